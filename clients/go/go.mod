@@ -1,0 +1,3 @@
+module github.com/windsock/windsock-go
+
+go 1.22

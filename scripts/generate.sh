@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Bundle, lint and validate the OpenAPI contract, then generate the server's routing
+# controllers and both SDKs from it. Idempotent: a second run changes no byte.
+#
+# Needs node_modules (npm ci) for Redocly and Spectral, and openapi-generator-cli plus
+# openapi-spec-validator on PATH (the tox environment `generate` provides both).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+here=scripts/generator
+bundle=spec/dist/openapi.yaml
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+step() { printf '==> %s\n' "$*"; }
+quiet() { "$@" >"$log" 2>&1 || { cat "$log"; exit 1; }; }
+
+[ -x node_modules/.bin/redocly ] || quiet npm ci --no-audit --no-fund
+
+step "bundle spec/openapi.yaml -> $bundle"
+quiet node_modules/.bin/redocly bundle spec/openapi.yaml --output "$bundle"
+
+step "lint with Redocly (recommended ruleset)"
+quiet node_modules/.bin/redocly lint "$bundle" --format=stylish
+step "lint with Spectral (spectral:oas)"
+quiet node_modules/.bin/spectral lint "$bundle" --ruleset .spectral.yaml --fail-severity=error
+step "validate with openapi-spec-validator"
+quiet openapi-spec-validator "$bundle"
+
+# generate GENERATOR OUTDIR CONFIG [TEMPLATE_DIR]
+# Runs openapi-generator, then removes the files the previous run listed in
+# OUTDIR/.openapi-generator/FILES that this run no longer produces.
+generate() {
+  local generator=$1 out=$2 config=$3 templates=${4:-}
+  local files=$out/.openapi-generator/FILES before
+  before=$(cat "$files" 2>/dev/null || true)
+  step "generate $generator -> $out"
+  quiet openapi-generator-cli generate --generator-name "$generator" --input-spec "$bundle" \
+    --output "$out" --config "$config" ${templates:+--template-dir "$templates"} \
+    --skip-validate-spec
+  comm -23 <(printf '%s\n' "$before" | sort -u) <(sort -u "$files") | while read -r stale; do
+    if [ -n "$stale" ] && [ -f "$out/$stale" ]; then
+      echo "    removing stale $out/$stale"
+      rm -f "$out/$stale"
+    fi
+  done
+}
+
+generate python-flask server/windsock/generated "$here/server.yaml" "$here/server-templates"
+generate python clients/python "$here/python.yaml"
+generate go clients/go "$here/go.yaml"
+
+step "format the Go SDK"
+quiet gofmt -w clients/go
+step "done"
