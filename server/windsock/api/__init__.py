@@ -1,0 +1,1 @@
+"""HTTP machinery shared by every operation: problems, paging, conditional requests, updates."""

@@ -1,0 +1,73 @@
+"""Collections: limit/offset paging, allow-listed ordering, total counts and Link headers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import flask
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
+
+from windsock import config
+from windsock.api.problems import BadRequest
+from windsock.api.resources import Response, ok
+
+
+def _check_limit(limit: int) -> None:
+    maximum = config.get_int("api", "maximum_page_limit")
+    if limit > maximum:
+        raise BadRequest(f"'limit' must be at most {maximum} (the configured "
+                         "[api] maximum_page_limit); page through larger results with 'offset'.")
+
+
+def _ordering(order_by: str, columns: Mapping[str, ColumnElement],
+              primary_key: ColumnElement) -> list[ColumnElement]:
+    name = order_by.removeprefix("-")
+    if name not in columns:
+        raise BadRequest(f"Cannot order by {name!r}; allowed: {', '.join(sorted(columns))}.")
+    descending = order_by.startswith("-")
+    column = columns[name]
+    return [column.desc() if descending else column.asc(),
+            primary_key.desc() if descending else primary_key.asc()]
+
+
+def _link_header(limit: int, offset: int, total: int) -> str | None:
+    args = flask.request.args.to_dict(flat=True)
+    links = []
+    if offset + limit < total:
+        links.append((offset + limit, "next"))
+    if offset > 0:
+        links.append((max(offset - limit, 0), "prev"))
+    parts = []
+    for target, rel in links:
+        query = urlencode({**args, "limit": limit, "offset": target})
+        parts.append(f'<{flask.request.path}?{query}>; rel="{rel}"')
+    return ", ".join(parts) or None
+
+
+def collection(
+    session: Session,
+    stmt: Select,
+    *,
+    key: str,
+    serialize: Callable[[Any], dict],
+    order_by: str,
+    columns: Mapping[str, ColumnElement],
+    primary_key: ColumnElement,
+    limit: int,
+    offset: int,
+) -> Response:
+    """Run one page of `stmt` and answer `{key: [...], total_entries}` with Link headers.
+
+    Costs two queries whatever the page or table size: one COUNT, one page.
+    """
+    _check_limit(limit)
+    ordering = _ordering(order_by, columns, primary_key)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows: Sequence[Any] = session.scalars(
+        stmt.order_by(*ordering).limit(limit).offset(offset)).all()
+    link = _link_header(limit, offset, total)
+    return ok({key: [serialize(row) for row in rows], "total_entries": total},
+              headers={"Link": link} if link else None)

@@ -1,0 +1,142 @@
+"""RFC 9457 problem+json: the one error format of the API, with stable `type` URIs.
+
+Operations raise `Problem` (or one of its named subclasses); `install` registers handlers that
+turn it, connexion's own validation errors, HTTP errors and database outages into problem
+documents. Unexpected exceptions are logged with their stack trace and answered with a bare 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+import sqlalchemy.exc
+from connexion import FlaskApp
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from starlette.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+from windsock import __version__
+
+log = logging.getLogger(__name__)
+
+TYPE_BASE = "https://windsock.example.org/docs/api/errors"
+AUTH_CHALLENGE = 'Basic realm="windsock", charset="UTF-8"'
+RETRY_AFTER_SECONDS = "5"
+
+
+class Problem(Exception):
+    """An error answered to the client as a problem document."""
+
+    status = 400
+
+    def __init__(self, detail: str, *, status: int | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if status is not None:
+            self.status = status
+        self.headers = headers or {}
+
+
+class BadRequest(Problem):
+    status = 400
+
+
+class Forbidden(Problem):
+    status = 403
+
+
+class NotFound(Problem):
+    status = 404
+
+
+class NotAcceptable(Problem):
+    status = 406
+
+
+class Conflict(Problem):
+    status = 409
+
+
+class PreconditionFailed(Problem):
+    status = 412
+
+
+class ContentTooLarge(Problem):
+    status = 413
+
+
+class Unprocessable(Problem):
+    status = 422
+
+
+def title_of(status: int) -> str:
+    return {413: "Content Too Large", 422: "Unprocessable Content"}.get(
+        status, HTTP_STATUS_CODES.get(status, "Error"))
+
+
+def type_of(status: int) -> str:
+    return f"{TYPE_BASE}#{title_of(status).lower().replace(' ', '-')}"
+
+
+def problem_response(status: int, detail: str | None, instance: str,
+                     headers: dict[str, str] | None = None) -> ConnexionResponse:
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = AUTH_CHALLENGE
+    if status == 503:
+        headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)
+    body = {"type": type_of(status), "title": title_of(status), "status": status,
+            "detail": detail, "instance": instance}
+    return ConnexionResponse(status_code=status, mimetype="application/problem+json",
+                             content_type="application/problem+json",
+                             body=json.dumps(body), headers=headers)
+
+
+def _on_problem(request: ConnexionRequest, exc: Problem) -> ConnexionResponse:
+    return problem_response(exc.status, exc.detail, request.url.path, exc.headers)
+
+
+def _on_connexion_problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
+    return problem_response(exc.status, exc.detail, request.url.path, exc.headers)
+
+
+def _on_bad_encoding(request: ConnexionRequest, exc: UnicodeDecodeError) -> ConnexionResponse:
+    return problem_response(400, f"The request body is not valid UTF-8: {exc.reason} at byte "
+                            f"{exc.start}.", request.url.path)
+
+
+def _on_database_down(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    log.error("metadata database unreachable: %s", exc)
+    return problem_response(503, "The metadata database is unreachable; try again shortly.",
+                            request.url.path)
+
+
+def _on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    log.exception("unhandled error on %s %s (windsock %s)", request.method, request.url.path,
+                  __version__, exc_info=exc)
+    return problem_response(500, "The server failed to handle the request; the error is logged.",
+                            request.url.path)
+
+
+def install(app: FlaskApp, allow: Callable[[str], str | None]) -> None:
+    """Register the problem handlers; `allow` gives the Allow header of a path, for 405."""
+
+    def on_http_error(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
+        headers = dict(exc.headers or {})
+        detail = exc.detail if exc.detail != title_of(exc.status_code) else None
+        if exc.status_code == 405:
+            headers["Allow"] = allow(request.url.path) or headers.get("Allow", "")
+            detail = f"{request.method} is not supported here; use {headers['Allow']}."
+        return problem_response(exc.status_code, detail, request.url.path, headers)
+
+    app.add_error_handler(Problem, _on_problem)
+    app.add_error_handler(ProblemException, _on_connexion_problem)
+    app.add_error_handler(HTTPException, on_http_error)
+    app.add_error_handler(UnicodeDecodeError, _on_bad_encoding)
+    app.add_error_handler(sqlalchemy.exc.OperationalError, _on_database_down)
+    app.add_error_handler(sqlalchemy.exc.InterfaceError, _on_database_down)
+    app.add_error_handler(Exception, _on_unexpected)

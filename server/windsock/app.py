@@ -1,0 +1,91 @@
+"""The API application: connexion routes the bundled contract to the generated controllers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import yaml
+from connexion import FlaskApp
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+
+from windsock import config
+from windsock.api import problems
+from windsock.api.limits import BodySizeLimit
+from windsock.db import migrate
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "dist" / "openapi.yaml"
+CONTROLLERS = "windsock.generated"
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+SECURITY_FUNCTIONS = {("http", "basic"): "x-basicInfoFunc", ("http", "bearer"): "x-bearerInfoFunc"}
+
+
+def module_name(tag: str) -> str:
+    """A tag's module name, as openapi-generator's snakecase writes it: DAGRun -> dag_run."""
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", tag)
+    return re.sub(r"([a-z\d])([A-Z])", r"\1_\2", name).replace("-", "_").lower()
+
+
+class TagResolver(Resolver):
+    """Routes each operation to `windsock.generated.<tag>_controller.<operationId>`."""
+
+    def resolve_operation_id(self, operation) -> str:
+        tag = operation._operation["tags"][0]
+        return f"{CONTROLLERS}.{module_name(tag)}_controller.{operation.operation_id}"
+
+
+@cache
+def _bundled_spec(path: Path) -> str:
+    return path.read_text()
+
+
+def specification() -> dict:
+    """The bundled contract, with each security scheme wired to its generated handler."""
+    spec = yaml.safe_load(_bundled_spec(SPEC_PATH))
+    for name, scheme in spec["components"]["securitySchemes"].items():
+        key = SECURITY_FUNCTIONS.get((scheme["type"], scheme.get("scheme", "").lower()))
+        if key:
+            scheme[key] = f"{CONTROLLERS}.security_controller.info_from_{name}"
+    return spec
+
+
+def allowed_methods(spec: dict) -> Callable[[str], str | None]:
+    """A function giving the `Allow` header for a request path, from the contract's paths."""
+    base = spec["servers"][0]["url"].rstrip("/")
+    table = []
+    for template, item in spec["paths"].items():
+        pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(base + template))
+        methods = {m.upper() for m in item if m in HTTP_METHODS}
+        if "GET" in methods:
+            methods.add("HEAD")
+        table.append((re.compile(pattern + "$"), ", ".join(sorted(methods))))
+    # Literal paths (/connections/test) win over templated ones (/connections/{id}).
+    table.sort(key=lambda entry: "[^/]+" in entry[0].pattern)
+
+    def allow(path: str) -> str | None:
+        return next((methods for regex, methods in table if regex.match(path)), None)
+
+    return allow
+
+
+def create_app(*, check_schema: bool = True) -> FlaskApp:
+    """Build the application; refuses (NotMigrated) when the database schema is not current."""
+    config.ensure_config_file()
+    if check_schema:
+        migrate.check_current()
+    app = FlaskApp(__name__)
+    spec = specification()
+    app.add_api(
+        spec,
+        resolver=TagResolver(),
+        strict_validation=True,
+        pythonic_params=True,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
+    )
+    app.add_middleware(BodySizeLimit, position=MiddlewarePosition.BEFORE_SWAGGER)
+    problems.install(app, allowed_methods(spec))
+    return app

@@ -1,0 +1,141 @@
+"""The `windsock` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable
+
+import sqlalchemy.exc
+
+from windsock import config
+from windsock.db import migrate
+
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD_FILE = "standalone_admin_password.txt"
+
+
+def _db_migrate(_args: argparse.Namespace) -> None:
+    before, after = migrate.upgrade()
+    print(f"Database at revision {after} (was {before or 'empty'}).")
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    migrate.check_current()
+    uvicorn.run("windsock.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info")
+
+
+def _api_server(args: argparse.Namespace) -> None:
+    _serve(args.host, args.port, args.workers)
+
+
+def _users_create(args: argparse.Namespace) -> None:
+    from windsock.security.users import create_user
+
+    migrate.check_current()
+    create_user(args.username, args.password, args.role)
+    print(f"User {args.username!r} created with role {args.role}.")
+
+
+def _admin_login() -> str:
+    """Create the admin user on first start; returns how to log in."""
+    from windsock.security.passwords import generate_password
+    from windsock.security.users import create_user, user_exists
+
+    password_file = config.home() / ADMIN_PASSWORD_FILE
+    if user_exists(ADMIN_USERNAME):
+        return f"{ADMIN_USERNAME} (password in {password_file})"
+    password = generate_password()
+    create_user(ADMIN_USERNAME, password, "Admin")
+    password_file.touch(mode=0o600)
+    password_file.write_text(password + "\n")
+    return f"{ADMIN_USERNAME} / {password} (also saved to {password_file})"
+
+
+def _standalone(args: argparse.Namespace) -> None:
+    _db_migrate(args)
+    login = _admin_login()
+    host = config.get("api", "host")
+    port = config.get_int("api", "port")
+    base = config.get("api", "base_url") or f"http://{host}:{port}"
+    print(f"""
+Windsock is starting.
+  API:        {base}/api/v1
+  Swagger UI: {base}/api/v1/ui/
+  Login:      {login}
+""", flush=True)
+    _serve(host, port, config.get_int("api", "workers"))
+
+
+def _config_get_value(args: argparse.Namespace) -> None:
+    try:
+        print(config.get(args.section, args.key))
+    except config.ConfigError as exc:
+        sys.exit(str(exc))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="windsock", description="Windsock workflow orchestrator.")
+    groups = parser.add_subparsers(dest="command", required=True)
+
+    def command(sub, name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    db = groups.add_parser("db", help="Manage the metadata database.").add_subparsers(
+        dest="db_command", required=True)
+    command(db, "migrate", _db_migrate, "Create the schema or upgrade it to this version.")
+
+    serve = command(groups, "api-server", _api_server, "Run the API server.")
+    serve.add_argument("--host", default=None, help="Address to listen on ([api] host).")
+    serve.add_argument("--port", type=int, default=None, help="Port to listen on ([api] port).")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="Number of worker processes ([api] workers).")
+
+    users = groups.add_parser("users", help="Manage users.").add_subparsers(
+        dest="users_command", required=True)
+    create = command(users, "create", _users_create, "Create a user.")
+    create.add_argument("--username", required=True)
+    create.add_argument("--password", default=os.environ.get("WINDSOCK_PASSWORD"),
+                        help="The password (or set WINDSOCK_PASSWORD).")
+    create.add_argument("--role", required=True, help="Admin, Op, User, Viewer or Public.")
+
+    command(groups, "standalone", _standalone,
+            "Migrate, create an admin user, and run the server (for trying Windsock out).")
+
+    cfg = groups.add_parser("config", help="Read the configuration.").add_subparsers(
+        dest="config_command", required=True)
+    get_value = command(cfg, "get-value", _config_get_value, "Print one option's value.")
+    get_value.add_argument("section")
+    get_value.add_argument("key")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    config.ensure_config_file()
+    if args.command == "api-server":
+        args.host = args.host or config.get("api", "host")
+        args.port = args.port or config.get_int("api", "port")
+        args.workers = args.workers or config.get_int("api", "workers")
+    if getattr(args, "command", None) == "users" and not args.password:
+        sys.exit("A password is needed: --password or WINDSOCK_PASSWORD.")
+    try:
+        args.func(args)
+    except migrate.NotMigrated as exc:
+        sys.exit(str(exc))
+    except ValueError as exc:
+        sys.exit(str(exc))
+    except sqlalchemy.exc.OperationalError as exc:
+        sys.exit(f"Cannot use the metadata database: {exc.orig}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Configuration: documented defaults, the config file in WINDSOCK_HOME, environment overrides.
+
+Every option is declared once in OPTIONS with its default and its documentation. The effective
+value of `[section] key` is, in order of precedence: the environment variable
+`WINDSOCK__<SECTION>__<KEY>`, the config file `$WINDSOCK_HOME/windsock.cfg`, the default.
+"""
+
+from __future__ import annotations
+
+import configparser
+import io
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+ENV_PREFIX = "WINDSOCK__"
+CONFIG_FILE_NAME = "windsock.cfg"
+MASK = "< hidden >"
+
+
+@dataclass(frozen=True)
+class Option:
+    section: str
+    key: str
+    default: str
+    doc: str
+    secret: bool = False
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("core", "dags_folder", "{WINDSOCK_HOME}/dags", "Folder holding the DAG files."),
+    Option("database", "sql_alchemy_conn", "sqlite:///{WINDSOCK_HOME}/windsock.db",
+           "SQLAlchemy URL of the metadata database, e.g. postgresql+psycopg://user:pass@host/db.",
+           secret=True),
+    Option("database", "pool_size", "5", "Connections kept open per server process (PostgreSQL)."),
+    Option("api", "host", "127.0.0.1", "Address the API server listens on."),
+    Option("api", "port", "8080", "Port the API server listens on."),
+    Option("api", "workers", "1", "Number of API server worker processes."),
+    Option("api", "base_url", "", "Public base URL of the server, used in printed links."),
+    Option("api", "maximum_page_limit", "100",
+           "Largest `limit` a list request may ask for; larger values are rejected with 400."),
+    Option("api", "max_request_body_size", "1048576",
+           "Largest request body in bytes; larger bodies are rejected with 413."),
+    Option("api", "expose_config", "False",
+           "Whether GET /config may show the configuration (secrets stay masked)."),
+    Option("api", "enable_connection_test", "False",
+           "Whether POST /connections/test may contact the hosts of connections."),
+    Option("api", "auth_cache_seconds", "60",
+           "How long a successful password check is remembered, so requests skip the KDF."),
+)
+
+_BY_NAME = {(o.section, o.key): o for o in OPTIONS}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class ConfigError(LookupError):
+    """An option is unknown or its value cannot be read as the type asked for."""
+
+
+def home() -> Path:
+    return Path(os.environ.get("WINDSOCK_HOME", "~/windsock")).expanduser()
+
+
+def config_file() -> Path:
+    return home() / CONFIG_FILE_NAME
+
+
+def default_file_text() -> str:
+    """The config file as first written: every option, commented with its documentation."""
+    out = io.StringIO()
+    out.write("# Windsock configuration. Each option can also be set by the environment variable\n"
+              "# WINDSOCK__<SECTION>__<KEY>, which wins over this file.\n")
+    section = None
+    for opt in OPTIONS:
+        if opt.section != section:
+            section = opt.section
+            out.write(f"\n[{section}]\n")
+        out.write(f"# {opt.doc}\n{opt.key} = {opt.default}\n")
+    return out.getvalue()
+
+
+def ensure_config_file() -> Path:
+    """Create WINDSOCK_HOME and a documented config file there, if missing."""
+    path = config_file()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(default_file_text())
+    return path
+
+
+@cache
+def _file_values(path: Path, mtime: float) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(path)
+    return parser
+
+
+def _from_file(section: str, key: str) -> str | None:
+    path = config_file()
+    try:
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+    parser = _file_values(path, mtime)
+    return parser.get(section, key, fallback=None)
+
+
+def get(section: str, key: str) -> str:
+    """The effective value of an option as text."""
+    opt = _BY_NAME.get((section, key))
+    if opt is None:
+        raise ConfigError(f"Unknown option [{section}] {key}.")
+    env = os.environ.get(f"{ENV_PREFIX}{section.upper()}__{key.upper()}")
+    value = env if env is not None else _from_file(section, key)
+    if value is None:
+        value = opt.default
+    return value.replace("{WINDSOCK_HOME}", str(home()))
+
+
+def get_int(section: str, key: str) -> int:
+    value = get(section, key)
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"[{section}] {key} must be a whole number, not {value!r}.") from None
+
+
+def get_bool(section: str, key: str) -> bool:
+    value = get(section, key).strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"[{section}] {key} must be True or False, not {value!r}.")
+
+
+def effective(section: str | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Sections with their (key, value) pairs, secrets masked; only `section` when given."""
+    result: dict[str, list[tuple[str, str]]] = {}
+    for opt in OPTIONS:
+        if section is None or opt.section == section:
+            value = MASK if opt.secret else get(opt.section, opt.key)
+            result.setdefault(opt.section, []).append((opt.key, value))
+    return list(result.items())
+
+
+def as_ini(sections: list[tuple[str, list[tuple[str, str]]]]) -> str:
+    """Render sections in the config file's own format."""
+    return "\n".join(
+        f"[{name}]\n" + "".join(f"{key} = {value}\n" for key, value in options)
+        for name, options in sections
+    )

@@ -1,0 +1,1 @@
+"""Metadata database: ORM models, engine and sessions, Alembic migrations."""

@@ -1,0 +1,54 @@
+"""Schema migrations with Alembic, driven from code (no alembic.ini needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from windsock.db.engine import engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class NotMigrated(RuntimeError):
+    """The database schema is missing or older than this version of Windsock."""
+
+
+def _alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def current_revision() -> str | None:
+    with engine().connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade() -> tuple[str | None, str]:
+    """Create or upgrade the schema to the latest revision; returns (from, to)."""
+    before = current_revision()
+    cfg = _alembic_config()
+    with engine().begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return before, head_revision()
+
+
+def check_current() -> None:
+    """Raise NotMigrated with the command to run when the schema is not at the latest revision."""
+    current, head = current_revision(), head_revision()
+    if current != head:
+        state = "has no Windsock schema" if current is None else f"is at revision {current}"
+        raise NotMigrated(
+            f"The metadata database {state}, but this version needs revision {head}. "
+            "Run `windsock db migrate` first."
+        )

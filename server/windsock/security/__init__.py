@@ -1,0 +1,1 @@
+"""Authentication (who is calling) and, later, authorization (what they may do)."""
