@@ -1,0 +1,1 @@
+"""Test support: databases, servers and clients the test suites share."""

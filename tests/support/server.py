@@ -1,0 +1,43 @@
+"""A real `windsock api-server` process on a free port, for the SDK end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from tests.support.ports import free_port
+
+
+@contextmanager
+def api_server(env: dict[str, str]) -> Iterator[str]:
+    """Run the server with `env` until the block ends; yields its base URL."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "windsock.cli", "api-server", "--port", str(port)]
+    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"api-server exited with {proc.returncode}:\n"
+                                   f"{proc.stdout.read()}")
+            try:
+                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("api-server did not answer /health within 60s") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
