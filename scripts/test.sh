@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set up and run every test through tox: spec lint, generated-code drift, and the pytest suites
+# (api, contract, e2e with both SDKs, unit) on SQLite and on PostgreSQL. Prints the pytest
+# summaries at the end and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh "tox>=4.20,<5" || exit 1
+log=$(mktemp)
+start=$(date +%s)
+.venv/bin/tox run "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+echo
+echo "==> summary ($(( $(date +%s) - start ))s)"
+grep -E '^(=+ .*(passed|failed|error).* =+|  [a-z-]+: (OK|FAIL).*)$' "$log" || true
+rm -f "$log"
+exit "$status"
