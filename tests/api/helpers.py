@@ -1,0 +1,120 @@
+"""Small helpers the API test modules share: problem checks, the resources alike, spec walking."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from windsock.app import HTTP_METHODS, SPEC_PATH
+
+API = "/api/v1"
+PROBLEM_TYPE_BASE = "https://windsock.example.org/docs/api/errors#"
+UNREACHABLE_DATABASE = "postgresql+psycopg://x@127.0.0.1:1/x"
+
+
+def assert_problem(response, status: int, *words: str) -> dict:
+    """Check that `response` is an RFC 9457 problem with `status` whose detail names `words`."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert set(body) >= {"type", "title", "status", "detail", "instance"}, body
+    assert body["status"] == status
+    assert body["type"].startswith(PROBLEM_TYPE_BASE)
+    slug = body["type"].removeprefix(PROBLEM_TYPE_BASE)
+    assert slug == body["title"].lower().replace(" ", "-")
+    assert body["instance"] == response.request.url.path
+    for word in words:
+        assert word in (body["detail"] or ""), body["detail"]
+    return body
+
+
+def links(response) -> dict[str, str]:
+    """The RFC 8288 `Link` header as {rel: target}."""
+    header = response.headers.get("link", "")
+    return {rel: target for target, rel in re.findall(r'<([^>]*)>;\s*rel="([^"]+)"', header)}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """How one of the keyed resources (variables, connections, pools) looks on the wire."""
+
+    plural: str
+    key: str
+    sample: dict[str, Any]
+    change: dict[str, Any]  # two fields a PATCH may change
+    order_fields: tuple[str, ...]
+    extra_items: int = 0  # items present before a test creates any (default_pool)
+    read_only: tuple[str, ...] = field(default=())
+
+    @property
+    def path(self) -> str:
+        return f"{API}/{self.plural}"
+
+    def url(self, key: str) -> str:
+        return f"{self.path}/{key}"
+
+    def body(self, key: str, **fields: Any) -> dict[str, Any]:
+        return {**self.sample, self.key: key, **fields}
+
+    def create(self, client, key: str, **fields: Any) -> dict[str, Any]:
+        response = client.post(self.path, json=self.body(key, **fields))
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def keys(self, response) -> list[str]:
+        assert response.status_code == 200, response.text
+        return [item[self.key] for item in response.json()[self.plural]]
+
+
+VARIABLES = Resource(
+    plural="variables", key="key",
+    sample={"value": "eu-west-1", "description": "Region of the export."},
+    change={"value": "us-east-2", "description": "Moved."},
+    order_fields=("key",),
+)
+CONNECTIONS = Resource(
+    plural="connections", key="connection_id",
+    sample={"conn_type": "postgres", "description": "Warehouse", "host": "db.internal",
+            "login": "reporting", "password": "s3cr3t", "schema": "analytics", "port": 5432,
+            "extra": '{"sslmode": "require"}'},
+    change={"host": "db2.internal", "port": 6432},
+    order_fields=("connection_id", "conn_type", "host"),
+)
+POOLS = Resource(
+    plural="pools", key="name",
+    sample={"slots": 4, "description": "Warehouse queries", "include_deferred": False},
+    change={"slots": 8, "description": "Bigger"},
+    order_fields=("name", "slots"),
+    extra_items=1,
+    read_only=("open_slots", "occupied_slots"),
+)
+RESOURCES = (VARIABLES, CONNECTIONS, POOLS)
+
+
+def resource_params(resources=RESOURCES):
+    """`pytest.mark.parametrize` arguments that name each resource by its plural."""
+    import pytest
+
+    return [pytest.param(r, id=r.plural) for r in resources]
+
+
+def spec() -> dict:
+    return yaml.safe_load(SPEC_PATH.read_text())
+
+
+def operations() -> Iterator[tuple[str, str, str, dict]]:
+    """(operationId, METHOD, concrete path, operation) of every operation in the bundled spec.
+
+    Path parameters are filled with a dummy value that matches every key pattern.
+    """
+    document = spec()
+    base = document["servers"][0]["url"].rstrip("/")
+    for template, item in document["paths"].items():
+        path = base + re.sub(r"\{[^/}]+\}", "dummy", template)
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield operation["operationId"], method.upper(), path, operation
