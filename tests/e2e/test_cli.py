@@ -1,0 +1,86 @@
+"""The `windsock` command line, run as real processes against a fresh WINDSOCK_HOME."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.support.ports import free_port
+
+
+@pytest.fixture
+def fresh_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WINDSOCK")}
+    env["WINDSOCK_HOME"] = str(tmp_path / "home")
+    return env
+
+
+def windsock(env, *args, check=True):
+    return subprocess.run([sys.executable, "-m", "windsock.cli", *args], env=env, text=True,
+                          capture_output=True, check=check, timeout=120)
+
+
+def test_api_server_refuses_an_unmigrated_database(fresh_env):
+    result = windsock(fresh_env, "api-server", "--port", str(free_port()), check=False)
+    assert result.returncode != 0
+    assert "windsock db migrate" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_is_repeatable_and_users_create_rejects_duplicates(fresh_env):
+    assert "revision 0001 (was empty)" in windsock(fresh_env, "db", "migrate").stdout
+    assert "(was 0001)" in windsock(fresh_env, "db", "migrate").stdout
+    windsock(fresh_env, "users", "create", "--username", "ann", "--password", "pw", "--role", "Op")
+    again = windsock(fresh_env, "users", "create", "--username", "ann", "--password", "pw",
+                     "--role", "Op", check=False)
+    assert again.returncode != 0 and "already exists" in again.stderr
+    bad_role = windsock(fresh_env, "users", "create", "--username", "bob", "--password", "pw",
+                        "--role", "Emperor", check=False)
+    assert bad_role.returncode != 0 and "Unknown role" in bad_role.stderr
+
+
+def test_config_get_value_honours_environment_overrides(fresh_env):
+    assert windsock(fresh_env, "config", "get-value", "api", "port").stdout.strip() == "8080"
+    fresh_env["WINDSOCK__API__PORT"] = "9191"
+    assert windsock(fresh_env, "config", "get-value", "api", "port").stdout.strip() == "9191"
+    unknown = windsock(fresh_env, "config", "get-value", "api", "nope", check=False)
+    assert unknown.returncode != 0 and "Unknown option" in unknown.stderr
+
+
+def test_standalone_prints_urls_and_a_working_admin_login(fresh_env):
+    port = free_port()
+    fresh_env["WINDSOCK__API__PORT"] = str(port)
+    proc = subprocess.Popen([sys.executable, "-m", "windsock.cli", "standalone"], env=fresh_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output = ""
+        deadline = time.monotonic() + 60
+        while "Login:" not in output and time.monotonic() < deadline:
+            output += proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/api/v1/ui/" in output
+        password = re.search(r"Login:\s+admin / (\S+)", output).group(1)
+        saved = (fresh_env["WINDSOCK_HOME"] + "/standalone_admin_password.txt")
+        assert open(saved).read().strip() == password
+        assert oct(os.stat(saved).st_mode & 0o777) == "0o600"
+        token = base64.b64encode(f"admin:{password}".encode()).decode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/pools",
+                                         headers={"Authorization": f"Basic {token}"})
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=2) as response:
+                    assert json.load(response)["pools"][0]["name"] == "default_pool"
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "standalone server did not answer"
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
