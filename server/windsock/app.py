@@ -16,6 +16,7 @@ from connexion.resolver import Resolver
 from windsock import config
 from windsock.api import problems
 from windsock.api.limits import BodySizeLimit
+from windsock.api.validation import validator_map
 from windsock.db import migrate
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "dist" / "openapi.yaml"
@@ -84,6 +85,7 @@ def create_app(*, check_schema: bool = True) -> FlaskApp:
         resolver=TagResolver(),
         strict_validation=True,
         pythonic_params=True,
+        validator_map=validator_map(),
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
     )
     app.add_middleware(BodySizeLimit, position=MiddlewarePosition.BEFORE_SWAGGER)

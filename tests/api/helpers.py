@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 import yaml
 
 from windsock.app import HTTP_METHODS, SPEC_PATH
@@ -46,7 +47,9 @@ class Resource:
     key: str
     sample: dict[str, Any]
     change: dict[str, Any]  # two fields a PATCH may change
+    required: str  # a mandatory field besides the key
     order_fields: tuple[str, ...]
+    tie_field: str | None = None  # an order field several items may share
     extra_items: int = 0  # items present before a test creates any (default_pool)
     read_only: tuple[str, ...] = field(default=())
 
@@ -74,6 +77,7 @@ VARIABLES = Resource(
     plural="variables", key="key",
     sample={"value": "eu-west-1", "description": "Region of the export."},
     change={"value": "us-east-2", "description": "Moved."},
+    required="value",
     order_fields=("key",),
 )
 CONNECTIONS = Resource(
@@ -82,13 +86,17 @@ CONNECTIONS = Resource(
             "login": "reporting", "password": "s3cr3t", "schema": "analytics", "port": 5432,
             "extra": '{"sslmode": "require"}'},
     change={"host": "db2.internal", "port": 6432},
+    required="conn_type",
     order_fields=("connection_id", "conn_type", "host"),
+    tie_field="conn_type",
 )
 POOLS = Resource(
     plural="pools", key="name",
     sample={"slots": 4, "description": "Warehouse queries", "include_deferred": False},
     change={"slots": 8, "description": "Bigger"},
+    required="slots",
     order_fields=("name", "slots"),
+    tie_field="slots",
     extra_items=1,
     read_only=("open_slots", "occupied_slots"),
 )
@@ -97,8 +105,6 @@ RESOURCES = (VARIABLES, CONNECTIONS, POOLS)
 
 def resource_params(resources=RESOURCES):
     """`pytest.mark.parametrize` arguments that name each resource by its plural."""
-    import pytest
-
     return [pytest.param(r, id=r.plural) for r in resources]
 
 

@@ -90,3 +90,7 @@ def test_get_value(client, exposed, monkeypatch):
 @pytest.mark.parametrize("section, option", [("api", "nope"), ("nope", "port")])
 def test_get_value_unknown_is_404(client, exposed, section, option):
     assert_problem(client.get(option_url(section, option)), 404, option)
+
+
+def test_config_section_filter_too_long_is_400(client, exposed):
+    assert_problem(client.get(CONFIG, params={"section": "x" * 251}), 400, "section")

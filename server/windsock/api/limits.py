@@ -20,9 +20,12 @@ class BodySizeLimit:
         too_large = ContentTooLarge(
             f"The request body is larger than the maximum of {maximum} bytes "
             "([api] max_request_body_size).")
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > maximum:
-                raise too_large
+        headers = dict(scope.get("headers", []))
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > maximum:
+            raise too_large
+        if length is None and b"chunked" in headers.get(b"transfer-encoding", b"").lower():
+            scope, receive = await _with_length(scope, receive, maximum, too_large)
         received = 0
 
         async def counting_receive() -> Message:
@@ -34,3 +37,33 @@ class BodySizeLimit:
             return message
 
         await self.app(scope, counting_receive, send)
+
+
+async def _with_length(scope: Scope, receive: Receive, maximum: int,
+                       too_large: ContentTooLarge) -> tuple[Scope, Receive]:
+    """Read a chunked body (up to `maximum`) and pass it on with a Content-Length instead.
+
+    connexion's validation and Flask only read bodies that declare their length.
+    """
+    body = b""
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        body += message.get("body", b"")
+        if len(body) > maximum:
+            raise too_large
+        more = message.get("more_body", False)
+    headers = [(name, value) for name, value in scope["headers"] if name != b"transfer-encoding"]
+    headers.append((b"content-length", str(len(body)).encode()))
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return {**scope, "headers": headers}, replay

@@ -29,7 +29,8 @@ def _ordering(order_by: str, columns: Mapping[str, ColumnElement],
         raise BadRequest(f"Cannot order by {name!r}; allowed: {', '.join(sorted(columns))}.")
     descending = order_by.startswith("-")
     column = columns[name]
-    return [column.desc() if descending else column.asc(),
+    # NULLs sort last ascending and first descending on every database (PostgreSQL's rule).
+    return [column.desc().nulls_first() if descending else column.asc().nulls_last(),
             primary_key.desc() if descending else primary_key.asc()]
 
 

@@ -1,0 +1,43 @@
+"""Request validation as connexion does it, with the API's status codes and readable details.
+
+- A JSON body missing a mandatory field is well formed but unprocessable: 422, not 400.
+- A parameter that breaks its schema is named in the detail, without jsonschema's schema dump.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion.datastructures import MediaTypeDict
+from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
+
+from windsock.api.problems import Unprocessable
+
+
+class BodyValidator(JSONRequestBodyValidator):
+    def _validate(self, body: Any) -> dict | None:
+        if isinstance(body, dict):
+            missing = [name for name in self._schema.get("required", []) if name not in body]
+            if missing:
+                raise Unprocessable(f"The body is missing the mandatory field(s) "
+                                    f"{', '.join(map(repr, missing))}.")
+        return super()._validate(body)
+
+
+class Parameters(ParameterValidator):
+    @staticmethod
+    def validate_parameter(parameter_type, value, param, param_name=None):
+        error = ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
+        if error is None or value is None:
+            return error
+        # jsonschema's text is the message, a blank line, then the whole schema: keep the message.
+        message = error.split("\n\n", 1)[0]
+        return f"Invalid {parameter_type} parameter '{param['name']}': {message}"
+
+
+def validator_map() -> dict:
+    """connexion's validators with ours in place of the JSON body and parameter ones."""
+    return {
+        "parameter": Parameters,
+        "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": BodyValidator}),
+    }
