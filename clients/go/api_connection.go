@@ -536,7 +536,7 @@ func (r ApiPatchConnectionRequest) ConnectionUpdate(connectionUpdate ConnectionU
 	return r
 }
 
-// The connection fields to change, comma-separated. Without it, every field present in the body is changed.
+// The connection fields to change, comma-separated; at least one. Without it, every field present in the body is changed.
 func (r ApiPatchConnectionRequest) UpdateMask(updateMask []string) ApiPatchConnectionRequest {
 	r.updateMask = &updateMask
 	return r

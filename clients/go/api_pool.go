@@ -547,7 +547,7 @@ func (r ApiPatchPoolRequest) PoolUpdate(poolUpdate PoolUpdate) ApiPatchPoolReque
 	return r
 }
 
-// The pool fields to change, comma-separated. Without it, every field present in the body is changed.
+// The pool fields to change, comma-separated; at least one. Without it, every field present in the body is changed.
 func (r ApiPatchPoolRequest) UpdateMask(updateMask []string) ApiPatchPoolRequest {
 	r.updateMask = &updateMask
 	return r

@@ -536,7 +536,7 @@ func (r ApiPatchVariableRequest) VariableUpdate(variableUpdate VariableUpdate) A
 	return r
 }
 
-// The variable fields to change, comma-separated. Without it, every field present in the body is changed.
+// The variable fields to change, comma-separated; at least one. Without it, every field present in the body is changed.
 func (r ApiPatchVariableRequest) UpdateMask(updateMask []string) ApiPatchVariableRequest {
 	r.updateMask = &updateMask
 	return r

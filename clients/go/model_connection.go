@@ -35,7 +35,7 @@ type Connection struct {
 	Schema NullableString `json:"schema"`
 	// TCP port of the external system.
 	Port NullableInt32 `json:"port"`
-	// Further settings as a JSON object encoded in a string.
+	// Further settings as a JSON object encoded in a string (format `json-object`).
 	Extra NullableString `json:"extra"`
 }
 

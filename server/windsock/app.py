@@ -16,6 +16,7 @@ from connexion.resolver import Resolver
 from windsock import config
 from windsock.api import problems
 from windsock.api.limits import BodySizeLimit
+from windsock.api.routing import LineFeedPaths
 from windsock.api.validation import validator_map
 from windsock.db import migrate
 
@@ -89,5 +90,6 @@ def create_app(*, check_schema: bool = True) -> FlaskApp:
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
     )
     app.add_middleware(BodySizeLimit, position=MiddlewarePosition.BEFORE_SWAGGER)
+    app.add_middleware(LineFeedPaths, position=MiddlewarePosition.BEFORE_SWAGGER)
     problems.install(app, allowed_methods(spec))
     return app

@@ -93,6 +93,7 @@ class ConfigApi:
 
         _response_types_map: Dict[str, Optional[str]] = {
             '200': "Config",
+            '400': "Error",
             '401': "Error",
             '403': "Error",
             '404': "Error",
@@ -164,6 +165,7 @@ class ConfigApi:
 
         _response_types_map: Dict[str, Optional[str]] = {
             '200': "Config",
+            '400': "Error",
             '401': "Error",
             '403': "Error",
             '404': "Error",
@@ -235,6 +237,7 @@ class ConfigApi:
 
         _response_types_map: Dict[str, Optional[str]] = {
             '200': "Config",
+            '400': "Error",
             '401': "Error",
             '403': "Error",
             '404': "Error",
@@ -374,6 +377,7 @@ class ConfigApi:
 
         _response_types_map: Dict[str, Optional[str]] = {
             '200': "Config",
+            '400': "Error",
             '401': "Error",
             '403': "Error",
             '404': "Error",
@@ -449,6 +453,7 @@ class ConfigApi:
 
         _response_types_map: Dict[str, Optional[str]] = {
             '200': "Config",
+            '400': "Error",
             '401': "Error",
             '403': "Error",
             '404': "Error",
@@ -524,6 +529,7 @@ class ConfigApi:
 
         _response_types_map: Dict[str, Optional[str]] = {
             '200': "Config",
+            '400': "Error",
             '401': "Error",
             '403': "Error",
             '404': "Error",

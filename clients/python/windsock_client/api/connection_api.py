@@ -937,7 +937,7 @@ class ConnectionApi:
         self,
         connection_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The connection's id.")],
         connection_update: Annotated[ConnectionUpdate, Field(description="The fields to change.")],
-        update_mask: Annotated[Optional[List[StrictStr]], Field(description="The connection fields to change, comma-separated. Without it, every field present in the body is changed.")] = None,
+        update_mask: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="The connection fields to change, comma-separated; at least one. Without it, every field present in the body is changed.")] = None,
         if_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.")] = None,
         _request_timeout: Union[
             None,
@@ -960,7 +960,7 @@ class ConnectionApi:
         :type connection_id: str
         :param connection_update: The fields to change. (required)
         :type connection_update: ConnectionUpdate
-        :param update_mask: The connection fields to change, comma-separated. Without it, every field present in the body is changed.
+        :param update_mask: The connection fields to change, comma-separated; at least one. Without it, every field present in the body is changed.
         :type update_mask: List[str]
         :param if_match: An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.
         :type if_match: str
@@ -1024,7 +1024,7 @@ class ConnectionApi:
         self,
         connection_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The connection's id.")],
         connection_update: Annotated[ConnectionUpdate, Field(description="The fields to change.")],
-        update_mask: Annotated[Optional[List[StrictStr]], Field(description="The connection fields to change, comma-separated. Without it, every field present in the body is changed.")] = None,
+        update_mask: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="The connection fields to change, comma-separated; at least one. Without it, every field present in the body is changed.")] = None,
         if_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.")] = None,
         _request_timeout: Union[
             None,
@@ -1047,7 +1047,7 @@ class ConnectionApi:
         :type connection_id: str
         :param connection_update: The fields to change. (required)
         :type connection_update: ConnectionUpdate
-        :param update_mask: The connection fields to change, comma-separated. Without it, every field present in the body is changed.
+        :param update_mask: The connection fields to change, comma-separated; at least one. Without it, every field present in the body is changed.
         :type update_mask: List[str]
         :param if_match: An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.
         :type if_match: str
@@ -1111,7 +1111,7 @@ class ConnectionApi:
         self,
         connection_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The connection's id.")],
         connection_update: Annotated[ConnectionUpdate, Field(description="The fields to change.")],
-        update_mask: Annotated[Optional[List[StrictStr]], Field(description="The connection fields to change, comma-separated. Without it, every field present in the body is changed.")] = None,
+        update_mask: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="The connection fields to change, comma-separated; at least one. Without it, every field present in the body is changed.")] = None,
         if_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.")] = None,
         _request_timeout: Union[
             None,
@@ -1134,7 +1134,7 @@ class ConnectionApi:
         :type connection_id: str
         :param connection_update: The fields to change. (required)
         :type connection_update: ConnectionUpdate
-        :param update_mask: The connection fields to change, comma-separated. Without it, every field present in the body is changed.
+        :param update_mask: The connection fields to change, comma-separated; at least one. Without it, every field present in the body is changed.
         :type update_mask: List[str]
         :param if_match: An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.
         :type if_match: str

@@ -939,7 +939,7 @@ class PoolApi:
         self,
         pool_name: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The pool's name.")],
         pool_update: Annotated[PoolUpdate, Field(description="The fields to change.")],
-        update_mask: Annotated[Optional[List[StrictStr]], Field(description="The pool fields to change, comma-separated. Without it, every field present in the body is changed.")] = None,
+        update_mask: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="The pool fields to change, comma-separated; at least one. Without it, every field present in the body is changed.")] = None,
         if_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.")] = None,
         _request_timeout: Union[
             None,
@@ -962,7 +962,7 @@ class PoolApi:
         :type pool_name: str
         :param pool_update: The fields to change. (required)
         :type pool_update: PoolUpdate
-        :param update_mask: The pool fields to change, comma-separated. Without it, every field present in the body is changed.
+        :param update_mask: The pool fields to change, comma-separated; at least one. Without it, every field present in the body is changed.
         :type update_mask: List[str]
         :param if_match: An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.
         :type if_match: str
@@ -1027,7 +1027,7 @@ class PoolApi:
         self,
         pool_name: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The pool's name.")],
         pool_update: Annotated[PoolUpdate, Field(description="The fields to change.")],
-        update_mask: Annotated[Optional[List[StrictStr]], Field(description="The pool fields to change, comma-separated. Without it, every field present in the body is changed.")] = None,
+        update_mask: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="The pool fields to change, comma-separated; at least one. Without it, every field present in the body is changed.")] = None,
         if_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.")] = None,
         _request_timeout: Union[
             None,
@@ -1050,7 +1050,7 @@ class PoolApi:
         :type pool_name: str
         :param pool_update: The fields to change. (required)
         :type pool_update: PoolUpdate
-        :param update_mask: The pool fields to change, comma-separated. Without it, every field present in the body is changed.
+        :param update_mask: The pool fields to change, comma-separated; at least one. Without it, every field present in the body is changed.
         :type update_mask: List[str]
         :param if_match: An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.
         :type if_match: str
@@ -1115,7 +1115,7 @@ class PoolApi:
         self,
         pool_name: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The pool's name.")],
         pool_update: Annotated[PoolUpdate, Field(description="The fields to change.")],
-        update_mask: Annotated[Optional[List[StrictStr]], Field(description="The pool fields to change, comma-separated. Without it, every field present in the body is changed.")] = None,
+        update_mask: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="The pool fields to change, comma-separated; at least one. Without it, every field present in the body is changed.")] = None,
         if_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.")] = None,
         _request_timeout: Union[
             None,
@@ -1138,7 +1138,7 @@ class PoolApi:
         :type pool_name: str
         :param pool_update: The fields to change. (required)
         :type pool_update: PoolUpdate
-        :param update_mask: The pool fields to change, comma-separated. Without it, every field present in the body is changed.
+        :param update_mask: The pool fields to change, comma-separated; at least one. Without it, every field present in the body is changed.
         :type update_mask: List[str]
         :param if_match: An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.
         :type if_match: str

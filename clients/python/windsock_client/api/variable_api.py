@@ -935,7 +935,7 @@ class VariableApi:
         self,
         variable_key: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The variable's key.")],
         variable_update: Annotated[VariableUpdate, Field(description="The fields to change.")],
-        update_mask: Annotated[Optional[List[StrictStr]], Field(description="The variable fields to change, comma-separated. Without it, every field present in the body is changed.")] = None,
+        update_mask: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="The variable fields to change, comma-separated; at least one. Without it, every field present in the body is changed.")] = None,
         if_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.")] = None,
         _request_timeout: Union[
             None,
@@ -958,7 +958,7 @@ class VariableApi:
         :type variable_key: str
         :param variable_update: The fields to change. (required)
         :type variable_update: VariableUpdate
-        :param update_mask: The variable fields to change, comma-separated. Without it, every field present in the body is changed.
+        :param update_mask: The variable fields to change, comma-separated; at least one. Without it, every field present in the body is changed.
         :type update_mask: List[str]
         :param if_match: An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.
         :type if_match: str
@@ -1022,7 +1022,7 @@ class VariableApi:
         self,
         variable_key: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The variable's key.")],
         variable_update: Annotated[VariableUpdate, Field(description="The fields to change.")],
-        update_mask: Annotated[Optional[List[StrictStr]], Field(description="The variable fields to change, comma-separated. Without it, every field present in the body is changed.")] = None,
+        update_mask: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="The variable fields to change, comma-separated; at least one. Without it, every field present in the body is changed.")] = None,
         if_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.")] = None,
         _request_timeout: Union[
             None,
@@ -1045,7 +1045,7 @@ class VariableApi:
         :type variable_key: str
         :param variable_update: The fields to change. (required)
         :type variable_update: VariableUpdate
-        :param update_mask: The variable fields to change, comma-separated. Without it, every field present in the body is changed.
+        :param update_mask: The variable fields to change, comma-separated; at least one. Without it, every field present in the body is changed.
         :type update_mask: List[str]
         :param if_match: An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.
         :type if_match: str
@@ -1109,7 +1109,7 @@ class VariableApi:
         self,
         variable_key: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The variable's key.")],
         variable_update: Annotated[VariableUpdate, Field(description="The fields to change.")],
-        update_mask: Annotated[Optional[List[StrictStr]], Field(description="The variable fields to change, comma-separated. Without it, every field present in the body is changed.")] = None,
+        update_mask: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="The variable fields to change, comma-separated; at least one. Without it, every field present in the body is changed.")] = None,
         if_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.")] = None,
         _request_timeout: Union[
             None,
@@ -1132,7 +1132,7 @@ class VariableApi:
         :type variable_key: str
         :param variable_update: The fields to change. (required)
         :type variable_update: VariableUpdate
-        :param update_mask: The variable fields to change, comma-separated. Without it, every field present in the body is changed.
+        :param update_mask: The variable fields to change, comma-separated; at least one. Without it, every field present in the body is changed.
         :type update_mask: List[str]
         :param if_match: An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.
         :type if_match: str

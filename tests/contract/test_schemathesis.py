@@ -1,0 +1,221 @@
+"""Contract tests: schemathesis against the in-process ASGI app, over spec/dist/openapi.yaml.
+
+Every operation of the bundled contract is exercised, authenticated as admin, with positive and
+negative data, in the examples, coverage and fuzzing phases, and with every check schemathesis
+has (`--checks all`). The create operations' OpenAPI links (POST /variables, /connections,
+/pools -> get/patch/delete) drive a stateful run with the same checks. No operation is excluded.
+
+Runs are reproducible: a fixed seed, derandomized Hypothesis and no example database.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import hypothesis
+import pytest
+import schemathesis
+from hypothesis import strategies as st
+from schemathesis.config import SchemathesisConfig
+from schemathesis.config._checks import POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES
+
+from tests.conftest import ADMIN
+from tests.contract.conftest import reset_database
+
+SPEC = Path(__file__).resolve().parents[2] / "spec" / "dist" / "openapi.yaml"
+CONNECTION_TEST_PATH = "/api/v1/connections/test"
+LOOPBACK = "127.0.0.1"
+MAX_EXAMPLES = 50
+STATEFUL_EXAMPLES = 60
+
+CONFIG = SchemathesisConfig.from_dict({
+    "seed": 20260101,
+    "generation": {
+        "mode": "all",  # positive and negative
+        "max-examples": MAX_EXAMPLES,
+        "deterministic": True,
+        "database": "none",
+        # Text cannot hold U+0000: PostgreSQL refuses it, so the server answers 400 naming the
+        # field ("contains a NUL character, which cannot be stored"; tests/api covers it). The
+        # contract's strings do not exclude it (a `pattern` on every text field would replace
+        # that message with a generic one), so valid data is generated without it.
+        "allow-x00": False,
+    },
+    "auth": {"basic": {"username": ADMIN[0], "password": ADMIN[1]}},
+    "checks": {"enabled": True},  # all checks
+    # Constants harvested from the Python source under test are dropped into string fields that
+    # the schema allows; they ignore the custom `json-object` format of a connection's `extra`.
+    "analysis": {"constants": {"enabled": False}},
+    "operations": [
+        {
+            # PATCH and DELETE take an optional If-Match. A generated If-Match is valid by the
+            # contract (any string) but is not the resource's current ETag, so a change to a
+            # resource that exists is refused with the documented 412. The contract cannot say
+            # "the current ETag", so 412 counts as a correct answer to valid data here.
+            "include-method": "DELETE",
+            "checks": {"positive_data_acceptance": {
+                "expected-statuses": [*POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES, "412"]}},
+        },
+        {
+            # PATCH: the same 412 as DELETE, and a documented 400 for two rules that tie the
+            # query to the body, which OpenAPI cannot state: every field named in `update_mask`
+            # must be in the body, and a variable's `key` / a connection's `connection_id` in
+            # the body must equal the one in the path (they cannot be renamed). Each schema is
+            # otherwise checked on its own, so a generated PATCH often breaks one of them.
+            "include-method": "PATCH",
+            "checks": {"positive_data_acceptance": {
+                "expected-statuses": [*POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES, "400", "412"]}},
+        },
+    ],
+})
+
+
+class LoopbackListener:
+    """A TCP port on 127.0.0.1 that accepts connections and closes them at once.
+
+    POST /connections/test gets this port, so its TCP test succeeds and its database test fails
+    fast (the peer hangs up) instead of waiting for a timeout.
+    """
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server((LOOPBACK, 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class DeferredApp:
+    """The ASGI app under test: forwards to the FlaskApp of the `app` fixture.
+
+    The schema is loaded at import time, because `schemathesis.pytest.from_fixture` does not work
+    with pytest 9 (it writes `Function._nodeid`); the app needs the migrated database, so it is
+    bound later. The checks that send requests of their own (ignored_auth, use_after_free, ...)
+    take the app from the schema, so it is bound there rather than passed to each call.
+
+    It also keeps POST /connections/test on this machine: whatever schemathesis generates, a
+    `host` that the contract accepts (a string of at most 500 characters) becomes 127.0.0.1 and a
+    valid `port` becomes the loopback listener's, so the server never contacts another host. The
+    rewrite keeps every field valid or invalid as generated, so the checks judge the same request.
+    """
+
+    target = None
+    port: int = 0
+
+    async def __call__(self, scope, receive, send):
+        if (scope["type"] == "http" and scope["method"] == "POST"
+                and scope["path"] == CONNECTION_TEST_PATH):
+            scope, receive = await self._keep_on_loopback(scope, receive)
+        await self.target(scope, receive, send)
+
+    async def _keep_on_loopback(self, scope, receive):
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        try:
+            document = json.loads(body)
+        except ValueError:
+            document = None
+        if isinstance(document, dict):
+            host, port = document.get("host"), document.get("port")
+            if isinstance(host, str) and len(host) <= 500:
+                document["host"] = LOOPBACK
+            if type(port) is int and 1 <= port <= 65535:
+                document["port"] = self.port
+            body = json.dumps(document).encode()
+        headers = [(k, v) for k, v in scope["headers"]
+                   if k not in (b"content-length", b"transfer-encoding")]
+        headers.append((b"content-length", str(len(body)).encode()))
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return {**scope, "headers": headers}, replay
+
+
+# `extra` of a connection is a JSON object encoded in a string: the contract says so with
+# `format: json-object`, which OpenAPI 3.0 cannot define, so schemathesis learns it here.
+JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+schemathesis.openapi.format("json-object", st.dictionaries(
+    st.text(max_size=20), JSON_SCALARS | st.lists(JSON_SCALARS, max_size=3), max_size=4,
+).map(json.dumps))
+
+APP = DeferredApp()
+schema = schemathesis.openapi.from_path(SPEC, config=CONFIG)
+schema.app = APP
+
+
+@pytest.fixture(scope="module")
+def loopback() -> Iterator[LoopbackListener]:
+    listener = LoopbackListener()
+    yield listener
+    listener.close()
+
+
+@pytest.fixture(scope="module")
+def no_remote_hosts() -> Iterator[list[str]]:
+    """A safety net under the rewrite above: name lookups of other hosts fail and are recorded."""
+    real = socket.getaddrinfo
+    attempts: list[str] = []
+
+    def loopback_only(host, *args, **kwargs):
+        if host not in (None, LOOPBACK, "localhost", "::1", b"127.0.0.1", b"localhost"):
+            attempts.append(repr(host))
+            raise socket.gaierror(socket.EAI_NONAME, "contract tests only reach loopback")
+        return real(host, *args, **kwargs)
+
+    socket.getaddrinfo = loopback_only
+    try:
+        yield attempts
+    finally:
+        socket.getaddrinfo = real
+    assert not attempts, f"the server tried to reach other hosts: {attempts}"
+
+
+@pytest.fixture(autouse=True)
+def bind_app(app, loopback, no_remote_hosts) -> None:
+    APP.target = app
+    APP.port = loopback.port
+
+
+@schema.parametrize()
+def test_operation(case):
+    case.call_and_validate()
+
+
+class APIWorkflow(schema.as_state_machine()):
+    """Scenarios that follow the create operations' links; each starts from an empty database.
+
+    Without the reset a scenario would see what earlier ones created, so replaying it (which
+    Hypothesis does) would not draw the same steps.
+    """
+
+    def setup(self) -> None:
+        reset_database()
+
+
+def test_stateful(bind_app):
+    APIWorkflow.run(settings=hypothesis.settings(
+        max_examples=STATEFUL_EXAMPLES, stateful_step_count=10, deadline=None,
+        derandomize=True, database=None, suppress_health_check=list(hypothesis.HealthCheck)))
