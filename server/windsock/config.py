@@ -30,6 +30,16 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option("core", "dags_folder", "{WINDSOCK_HOME}/dags", "Folder holding the DAG files."),
+    Option("core", "load_examples", "False",
+           "Whether the example DAGs shipped with Windsock are loaded besides the DAGs folder."),
+    Option("core", "dags_are_paused_at_creation", "True",
+           "Whether a DAG seen for the first time starts paused (a DAG can override it)."),
+    Option("dag_processor", "file_parsing_timeout", "50",
+           "Seconds a DAG file may take to import before it is stopped and an import error."),
+    Option("dag_processor", "refresh_interval", "30",
+           "Seconds between two scans of the DAGs folder by `windsock dag-processor`."),
+    Option("logging", "base_log_folder", "{WINDSOCK_HOME}/logs",
+           "Folder of the task logs, one file per task instance try."),
     Option("database", "sql_alchemy_conn", "sqlite:///{WINDSOCK_HOME}/windsock.db",
            "SQLAlchemy URL of the metadata database, e.g. postgresql+psycopg://user:pass@host/db.",
            secret=True),
@@ -48,6 +58,8 @@ OPTIONS: tuple[Option, ...] = (
            "Whether POST /connections/test may contact the hosts of connections."),
     Option("api", "auth_cache_seconds", "60",
            "How long a successful password check is remembered, so requests skip the KDF."),
+    Option("api", "log_page_bytes", "65536",
+           "Most bytes of a task log returned by one request; the rest is paged with a token."),
 )
 
 _BY_NAME = {(o.section, o.key): o for o in OPTIONS}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Boolean, DateTime, Integer, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, ForeignKeyConstraint, Index,
+                        Integer, String, Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 DEFAULT_POOL = "default_pool"
 DEFAULT_POOL_SLOTS = 128
@@ -13,6 +14,27 @@ DEFAULT_POOL_SLOTS = 128
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class UtcDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetimes are not stored; give an offset")
+            value = value.astimezone(timezone.utc)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -62,3 +84,222 @@ class Pool(Base):
     slots: Mapped[int] = mapped_column(Integer)
     description: Mapped[str | None] = mapped_column(Text)
     include_deferred: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+ID_LENGTH = 250
+
+
+class Dag(Base):
+    """One DAG as last parsed from its file; the API reads DAGs only from here."""
+
+    __tablename__ = "dag"
+
+    dag_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    is_paused: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    last_parsed_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    fileloc: Mapped[str] = mapped_column(String(2000))
+    file_token: Mapped[str] = mapped_column(String(64), index=True)
+    owners: Mapped[str] = mapped_column(String(2000), default="")
+    description: Mapped[str | None] = mapped_column(Text)
+    schedule: Mapped[str | None] = mapped_column(Text)  # the wire form, as JSON
+    timetable_description: Mapped[str | None] = mapped_column(String(1000))
+    max_active_tasks: Mapped[int] = mapped_column(Integer, default=16)
+    max_active_runs: Mapped[int] = mapped_column(Integer, default=16)
+    has_task_concurrency_limits: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_import_errors: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_dagrun: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    next_dagrun_data_interval_start: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    next_dagrun_data_interval_end: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    next_dagrun_create_after: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+
+    tags: Mapped[list[DagTag]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="DagTag.name")
+
+
+class DagTag(Base):
+    __tablename__ = "dag_tag"
+
+    dag_id: Mapped[str] = mapped_column(
+        ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+
+class SerializedDag(Base):
+    """A DAG's structure (tasks, dependencies, params, docs) as JSON, written by the processor."""
+
+    __tablename__ = "serialized_dag"
+
+    dag_id: Mapped[str] = mapped_column(
+        ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
+    dag_hash: Mapped[str] = mapped_column(String(64))
+    last_updated: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class DagCode(Base):
+    """The source of a DAG file, addressed by its file token."""
+
+    __tablename__ = "dag_code"
+
+    file_token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fileloc: Mapped[str] = mapped_column(String(2000))
+    source_code: Mapped[str] = mapped_column(Text)
+    last_updated: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class DagWarning(Base):
+    __tablename__ = "dag_warning"
+
+    dag_id: Mapped[str] = mapped_column(
+        ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True)
+    warning_type: Mapped[str] = mapped_column(String(50), primary_key=True)
+    message: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+
+class ImportError(Base):  # noqa: A001 - the resource's name on the wire
+    """A DAG file that failed to load, with its traceback; removed when the file loads again."""
+
+    __tablename__ = "import_error"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    timestamp: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    filename: Mapped[str] = mapped_column(String(2000), index=True)
+    stack_trace: Mapped[str] = mapped_column(Text)
+
+
+class DagRun(Base):
+    __tablename__ = "dag_run"
+    __table_args__ = (
+        UniqueConstraint("dag_id", "run_id", name="dag_run_dag_id_run_id_key"),
+        UniqueConstraint("dag_id", "logical_date", name="dag_run_dag_id_logical_date_key"),
+        Index("idx_dag_run_dag_id_state", "dag_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dag_id: Mapped[str] = mapped_column(ForeignKey("dag.dag_id", ondelete="CASCADE"))
+    run_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    logical_date: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    data_interval_start: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    data_interval_end: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    start_date: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    end_date: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    state: Mapped[str] = mapped_column(String(50), index=True)
+    run_type: Mapped[str] = mapped_column(String(50))
+    external_trigger: Mapped[bool] = mapped_column(Boolean, default=True)
+    conf: Mapped[str] = mapped_column(Text, default="{}")  # JSON object
+    note: Mapped[str | None] = mapped_column(Text)
+    last_scheduling_decision: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, onupdate=utcnow, index=True)
+
+
+TI_KEY = ("dag_id", "run_id", "task_id", "map_index")
+
+
+class TaskInstance(Base):
+    """One task of one DAG run. `state` is NULL until the scheduler decides about it."""
+
+    __tablename__ = "task_instance"
+    __table_args__ = (
+        ForeignKeyConstraint(["dag_id", "run_id"], ["dag_run.dag_id", "dag_run.run_id"],
+                             ondelete="CASCADE"),
+        Index("idx_task_instance_dag_id_state", "dag_id", "state"),
+        Index("idx_task_instance_run_id", "run_id"),
+    )
+
+    dag_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    map_index: Mapped[int] = mapped_column(Integer, primary_key=True, default=-1)
+    state: Mapped[str | None] = mapped_column(String(20), index=True)
+    try_number: Mapped[int] = mapped_column(Integer, default=0)
+    max_tries: Mapped[int] = mapped_column(Integer, default=0)
+    start_date: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    end_date: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    duration: Mapped[float | None] = mapped_column(Float, index=True)
+    hostname: Mapped[str] = mapped_column(String(1000), default="")
+    unixname: Mapped[str] = mapped_column(String(1000), default="")
+    pid: Mapped[int | None] = mapped_column(Integer)
+    pool: Mapped[str] = mapped_column(String(256), index=True)
+    pool_slots: Mapped[int] = mapped_column(Integer, default=1)
+    queue: Mapped[str | None] = mapped_column(String(256), index=True)
+    priority_weight: Mapped[int] = mapped_column(Integer, default=1)
+    operator: Mapped[str | None] = mapped_column(String(1000))
+    executor: Mapped[str | None] = mapped_column(String(1000), index=True)
+    queued_dttm: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, onupdate=utcnow, index=True)
+
+
+class TaskInstanceTry(Base):
+    """A finished earlier try of a task instance, kept when the instance is cleared or retried."""
+
+    __tablename__ = "task_instance_history"
+    __table_args__ = (
+        ForeignKeyConstraint(list(TI_KEY), [f"task_instance.{c}" for c in TI_KEY],
+                             ondelete="CASCADE"),
+    )
+
+    dag_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    map_index: Mapped[int] = mapped_column(Integer, primary_key=True, default=-1)
+    try_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str | None] = mapped_column(String(20))
+    max_tries: Mapped[int] = mapped_column(Integer, default=0)
+    start_date: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    end_date: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    duration: Mapped[float | None] = mapped_column(Float)
+    hostname: Mapped[str] = mapped_column(String(1000), default="")
+    unixname: Mapped[str] = mapped_column(String(1000), default="")
+    pid: Mapped[int | None] = mapped_column(Integer)
+    pool: Mapped[str] = mapped_column(String(256))
+    pool_slots: Mapped[int] = mapped_column(Integer, default=1)
+    queue: Mapped[str | None] = mapped_column(String(256))
+    priority_weight: Mapped[int] = mapped_column(Integer, default=1)
+    operator: Mapped[str | None] = mapped_column(String(1000))
+    executor: Mapped[str | None] = mapped_column(String(1000))
+    queued_dttm: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class XCom(Base):
+    """A JSON value a task instance published under a key (`return_value` for a return value)."""
+
+    __tablename__ = "xcom"
+    __table_args__ = (
+        ForeignKeyConstraint(list(TI_KEY), [f"task_instance.{c}" for c in TI_KEY],
+                             ondelete="CASCADE"),
+    )
+
+    dag_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    map_index: Mapped[int] = mapped_column(Integer, primary_key=True, default=-1)
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)  # JSON
+    timestamp: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+
+class EventLog(Base):
+    """The audit trail: who changed what, when."""
+
+    __tablename__ = "log"
+    __table_args__ = (Index("idx_log_dag_task_run", "dag_id", "task_id", "run_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dttm: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    dag_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    task_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    run_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    map_index: Mapped[int | None] = mapped_column(Integer)
+    try_number: Mapped[int | None] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(60), index=True)
+    execution_date: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    owner: Mapped[str | None] = mapped_column(String(500), index=True)
+    extra: Mapped[str | None] = mapped_column(Text)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+
+from windsock.db.models import TaskInstance
+
+COUNTED_STATES = ("running", "queued", "scheduled", "deferred")
 
 
 @dataclass(frozen=True)
@@ -20,8 +25,14 @@ class SlotUsage:
 
 
 def slot_usage(sess: Session, pools: Iterable[str]) -> dict[str, SlotUsage]:
-    """Slot usage per pool, in one query whatever the number of pools.
-
-    Task instances are not stored yet (they arrive with DAG runs), so every pool is empty.
-    """
-    return {name: SlotUsage() for name in pools}
+    """Slot usage per pool, in one query whatever the number of pools."""
+    names = list(pools)
+    counts: dict[str, dict[str, int]] = {name: {} for name in names}
+    if names:
+        rows = sess.execute(
+            select(TaskInstance.pool, TaskInstance.state, func.sum(TaskInstance.pool_slots))
+            .where(TaskInstance.pool.in_(names), TaskInstance.state.in_(COUNTED_STATES))
+            .group_by(TaskInstance.pool, TaskInstance.state))
+        for pool, state, slots in rows:
+            counts[pool][state] = int(slots)
+    return {name: SlotUsage(**by_state) for name, by_state in counts.items()}

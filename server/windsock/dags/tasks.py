@@ -1,0 +1,190 @@
+"""Tasks: the steps of a DAG. A Python callable (`@task`), a branch (`@task.branch`) or a shell
+command (`ShellTask`), wired with `>>` / `<<` and sharing values through XComs."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from windsock.dags import context
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
+RETURN_VALUE = "return_value"
+TRIGGER_RULES = frozenset({
+    "all_success", "all_failed", "all_done", "one_success", "one_failed", "one_done",
+    "none_failed", "none_failed_min_one_success", "none_skipped", "all_skipped", "always",
+})
+TASK_DEFAULTS = {
+    "owner": "windsock", "retries": 0, "retry_delay": timedelta(minutes=5),
+    "execution_timeout": None, "pool": "default_pool", "pool_slots": 1, "queue": "default",
+    "priority_weight": 1, "trigger_rule": "all_success",
+}
+
+
+def check_id(kind: str, value: str) -> str:
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
+        raise ValueError(f"{kind} {value!r} must be 1 to 250 letters, digits, '_', '-' or '.'")
+    return value
+
+
+class Task:
+    """What every task has: an id, its DAG, scheduling settings and its neighbours."""
+
+    def __init__(self, task_id: str, *, dag=None, trigger_rule: str | None = None,
+                 retries: int | None = None, retry_delay: timedelta | None = None,
+                 execution_timeout: timedelta | None = None, pool: str | None = None,
+                 pool_slots: int | None = None, queue: str | None = None,
+                 priority_weight: int | None = None, owner: str | None = None,
+                 doc_md: str | None = None):
+        self.task_id = check_id("task_id", task_id)
+        self.dag = dag or context.current_dag()
+        given = {"trigger_rule": trigger_rule, "retries": retries, "retry_delay": retry_delay,
+                 "execution_timeout": execution_timeout, "pool": pool,
+                 "pool_slots": pool_slots, "queue": queue,
+                 "priority_weight": priority_weight, "owner": owner}
+        for name, value in given.items():
+            if value is None:
+                value = self.dag.default_args.get(name, TASK_DEFAULTS[name])
+            setattr(self, name, value)
+        if self.trigger_rule not in TRIGGER_RULES:
+            raise ValueError(f"task {task_id!r}: unknown trigger_rule {self.trigger_rule!r}; "
+                             f"use one of {', '.join(sorted(TRIGGER_RULES))}")
+        if self.retries < 0 or self.pool_slots < 1:
+            raise ValueError(f"task {task_id!r}: retries must be >= 0 and pool_slots >= 1")
+        self.doc_md = doc_md
+        self.upstream_task_ids: set[str] = set()
+        self.downstream_task_ids: set[str] = set()
+        self.dag.add_task(self)
+
+    @property
+    def start_date(self) -> datetime | None:
+        return self.dag.start_date
+
+    @property
+    def end_date(self) -> datetime | None:
+        return self.dag.end_date
+
+    def set_downstream(self, others: Task | XComArg | Iterable[Task | XComArg]) -> None:
+        for other in _tasks(others):
+            if other.dag is not self.dag:
+                raise ValueError(f"{self.task_id} and {other.task_id} are in different DAGs")
+            self.downstream_task_ids.add(other.task_id)
+            other.upstream_task_ids.add(self.task_id)
+
+    def set_upstream(self, others: Task | XComArg | Iterable[Task | XComArg]) -> None:
+        for other in _tasks(others):
+            other.set_downstream(self)
+
+    def __rshift__(self, other):
+        self.set_downstream(other)
+        return other
+
+    def __lshift__(self, other):
+        self.set_upstream(other)
+        return other
+
+    def __rrshift__(self, other):  # [a, b] >> task
+        self.set_upstream(other)
+        return self
+
+    def __rlshift__(self, other):  # [a, b] << task
+        self.set_downstream(other)
+        return self
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.dag.dag_id}.{self.task_id}>"
+
+
+class XComArg:
+    """The future return value of a Python task; passing it to another task makes a dependency."""
+
+    def __init__(self, task: Task):
+        self.task = task
+
+    def __rshift__(self, other):
+        return self.task >> other
+
+    def __lshift__(self, other):
+        return self.task << other
+
+    def __rrshift__(self, other):
+        other >> self.task
+        return self
+
+    def __rlshift__(self, other):
+        other << self.task
+        return self
+
+
+def _tasks(items) -> list[Task]:
+    if isinstance(items, (Task, XComArg)):
+        items = [items]
+    return [item.task if isinstance(item, XComArg) else item for item in items]
+
+
+class PythonTask(Task):
+    """Calls a Python function; its return value is stored as the `return_value` XCom."""
+
+    def __init__(self, task_id: str, python_callable: Callable[..., Any],
+                 op_args: Sequence[Any] = (), op_kwargs: dict[str, Any] | None = None, **options):
+        super().__init__(task_id, **options)
+        self.python_callable = python_callable
+        self.op_args = tuple(op_args)
+        self.op_kwargs = dict(op_kwargs or {})
+        self.doc_md = self.doc_md or python_callable.__doc__
+        for value in (*self.op_args, *self.op_kwargs.values()):
+            if isinstance(value, XComArg):
+                value.task >> self
+
+
+class BranchTask(PythonTask):
+    """Calls a function that returns the task id (or ids) to follow; other direct downstream
+    tasks are skipped."""
+
+
+class ShellTask(Task):
+    """Runs a shell command; exit code 0 is success, anything else is a failure."""
+
+    def __init__(self, task_id: str, command: str, *, env: dict[str, str] | None = None,
+                 **options):
+        super().__init__(task_id, **options)
+        if not isinstance(command, str) or not command.strip():
+            raise ValueError(f"task {task_id!r}: command must be a non-empty string")
+        self.command = command
+        self.env = dict(env or {})
+
+
+def _decorator(cls: type[PythonTask]):
+    def decorate(function: Callable | None = None, **options):
+        def wrap(func: Callable) -> Callable[..., XComArg]:
+            @functools.wraps(func)
+            def factory(*args, **kwargs) -> XComArg:
+                dag = options.get("dag") or context.current_dag()
+                task_id = dag.unique_task_id(options.get("task_id") or func.__name__)
+                rest = {k: v for k, v in options.items() if k not in ("task_id", "dag")}
+                created = cls(task_id, func, op_args=args, op_kwargs=kwargs, dag=dag, **rest)
+                return XComArg(created)
+
+            factory.function = func
+            return factory
+
+        return wrap(function) if function is not None else wrap
+
+    return decorate
+
+
+task = _decorator(PythonTask)
+task.branch = _decorator(BranchTask)
+task.__doc__ = """Turn a function into a task factory: calling it inside a DAG adds a PythonTask.
+
+    @task
+    def extract(): ...
+
+    @task(retries=2, pool="warehouse")
+    def load(rows): ...
+
+    load(extract())  # extract >> load, and load receives extract's return value
+"""
