@@ -11,10 +11,10 @@ import yaml
 from connexion import FlaskApp
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
-from connexion.resolver import Resolver
+from connexion.resolver import Resolution, Resolver
 
 from windsock import config
-from windsock.api import problems
+from windsock.api import audit, problems
 from windsock.api.limits import BodySizeLimit
 from windsock.api.routing import LineFeedPaths
 from windsock.api.validation import validator_map
@@ -38,6 +38,14 @@ class TagResolver(Resolver):
     def resolve_operation_id(self, operation) -> str:
         tag = operation._operation["tags"][0]
         return f"{CONTROLLERS}.{module_name(tag)}_controller.{operation.operation_id}"
+
+    def resolve(self, operation) -> Resolution:
+        """The controller function; mutating operations also leave an event log row."""
+        resolution = super().resolve(operation)
+        if audit.is_audited(operation.method, operation.operation_id):
+            return Resolution(audit.audited(operation.operation_id, resolution.function),
+                              resolution.operation_id)
+        return resolution
 
 
 @cache

@@ -14,3 +14,22 @@ def is_sensitive(name: str) -> bool:
 
 def masked(name: str, value: str) -> str:
     return MASK if is_sensitive(name) else value
+
+
+def masked_mapping(body: dict) -> dict:
+    """A copy of a request body fit for logs: sensitive fields, and the value of a variable
+    with a sensitive key, replaced by the mask; nested objects masked the same way."""
+    out = {}
+    for name, value in body.items():
+        if is_sensitive(name):
+            out[name] = MASK
+        elif isinstance(value, dict):
+            out[name] = masked_mapping(value)
+        else:
+            out[name] = value
+    key = body.get("key")
+    if isinstance(key, str) and is_sensitive(key) and "value" in out:
+        out["value"] = MASK
+    if isinstance(body.get("extra"), str):
+        out["extra"] = MASK  # free-form JSON text that may hold credentials
+    return out

@@ -67,8 +67,10 @@ def collection(
     _check_limit(limit)
     ordering = _ordering(order_by, columns, primary_key)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows: Sequence[Any] = session.scalars(
-        stmt.order_by(*ordering).limit(limit).offset(offset)).all()
+    page = stmt.order_by(*ordering).limit(limit).offset(offset)
+    # One selected entity gives the objects themselves; several give rows of them.
+    rows: Sequence[Any] = (session.scalars(page) if len(stmt.column_descriptions) == 1
+                           else session.execute(page)).all()
     link = _link_header(limit, offset, total)
     return ok({key: [serialize(row) for row in rows], "total_entries": total},
               headers={"Link": link} if link else None)

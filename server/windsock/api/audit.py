@@ -1,0 +1,76 @@
+"""The audit trail: every successful mutating API call leaves one event log row.
+
+The row names the operation (`event`), the authenticated user (`owner`), the DAG, run and task
+it touched (from the path), and the request body with secrets masked (`extra`). It is written
+right after the operation's own transaction committed, so a failed call leaves no row.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import flask
+from connexion import context
+
+from windsock.db.engine import session
+from windsock.db.models import EventLog
+from windsock.masking import masked_mapping
+
+MUTATING_METHODS = frozenset({"post", "put", "patch", "delete"})
+READ_ONLY_OPERATIONS = frozenset({"get_dag_runs_batch", "get_task_instances_batch",
+                                  "test_connection"})
+PATH_FIELDS = {"dag_id": "dag_id", "task_id": "task_id", "dag_run_id": "run_id"}
+log = logging.getLogger(__name__)
+
+
+def _status(result: Any) -> int:
+    if isinstance(result, flask.Response):
+        return result.status_code
+    if isinstance(result, tuple) and len(result) > 1 and isinstance(result[1], int):
+        return result[1]
+    return 200
+
+
+def _owner() -> str | None:
+    user = context.context.get("user") if hasattr(context, "context") else None
+    return user if isinstance(user, str) else None
+
+
+def record(event: str, owner: str | None, path_params: dict[str, Any],
+           body: Any = None, **fields: Any) -> None:
+    """Write one event log row in its own transaction."""
+    row = EventLog(event=event, owner=owner, **fields)
+    for param, column in PATH_FIELDS.items():
+        value = path_params.get(param)
+        if isinstance(value, str) and value != "~":
+            setattr(row, column, value)
+    extra = {"method": flask.request.method, "path": flask.request.path}
+    if isinstance(body, dict):
+        extra["body"] = masked_mapping(body)
+    row.extra = json.dumps(extra, default=str)
+    with session() as sess:
+        sess.add(row)
+
+
+def audited(operation_id: str, function: Callable) -> Callable:
+    """`function`, recording an event log row whenever it succeeds."""
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        result = function(*args, **kwargs)
+        if _status(result) < 400:
+            try:
+                record(operation_id, _owner(), kwargs, kwargs.get("body"))
+            except Exception:  # the change itself is committed; say so loudly and go on
+                log.exception("could not write the event log row for %s", operation_id)
+        return result
+
+    return call
+
+
+def is_audited(method: str, operation_id: str) -> bool:
+    return method.lower() in MUTATING_METHODS and operation_id not in READ_ONLY_OPERATIONS
