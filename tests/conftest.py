@@ -59,10 +59,15 @@ def clean_database(request) -> Iterator[None]:
     yield
     if "migrated" not in request.fixturenames:
         return
+    from windsock.db import models
     from windsock.db.engine import session
     from windsock.db.models import DEFAULT_POOL, Connection, Pool, User, Variable
 
     with session() as sess:
+        for model in (models.XCom, models.TaskInstanceTry, models.TaskInstance, models.DagRun,
+                      models.EventLog, models.DagWarning, models.SerializedDag, models.DagTag,
+                      models.Dag, models.DagCode, models.ImportError, models.DagParsingRequest):
+            sess.execute(delete(model))
         sess.execute(delete(Variable))
         sess.execute(delete(Connection))
         sess.execute(delete(Pool).where(Pool.pool != DEFAULT_POOL))

@@ -52,11 +52,27 @@ type APIClient struct {
 
 	ConnectionAPI *ConnectionAPIService
 
+	DAGAPI *DAGAPIService
+
+	DAGRunAPI *DAGRunAPIService
+
+	DagStatsAPI *DagStatsAPIService
+
+	DagWarningAPI *DagWarningAPIService
+
+	EventLogAPI *EventLogAPIService
+
+	ImportErrorAPI *ImportErrorAPIService
+
 	MonitoringAPI *MonitoringAPIService
 
 	PoolAPI *PoolAPIService
 
+	TaskInstanceAPI *TaskInstanceAPIService
+
 	VariableAPI *VariableAPIService
+
+	XComAPI *XComAPIService
 }
 
 type service struct {
@@ -77,9 +93,17 @@ func NewAPIClient(cfg *Configuration) *APIClient {
 	// API Services
 	c.ConfigAPI = (*ConfigAPIService)(&c.common)
 	c.ConnectionAPI = (*ConnectionAPIService)(&c.common)
+	c.DAGAPI = (*DAGAPIService)(&c.common)
+	c.DAGRunAPI = (*DAGRunAPIService)(&c.common)
+	c.DagStatsAPI = (*DagStatsAPIService)(&c.common)
+	c.DagWarningAPI = (*DagWarningAPIService)(&c.common)
+	c.EventLogAPI = (*EventLogAPIService)(&c.common)
+	c.ImportErrorAPI = (*ImportErrorAPIService)(&c.common)
 	c.MonitoringAPI = (*MonitoringAPIService)(&c.common)
 	c.PoolAPI = (*PoolAPIService)(&c.common)
+	c.TaskInstanceAPI = (*TaskInstanceAPIService)(&c.common)
 	c.VariableAPI = (*VariableAPIService)(&c.common)
+	c.XComAPI = (*XComAPIService)(&c.common)
 
 	return c
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 
@@ -57,9 +58,31 @@ def _admin_login() -> str:
     return f"{ADMIN_USERNAME} / {password} (also saved to {password_file})"
 
 
+def _dag_processor(args: argparse.Namespace) -> None:
+    from windsock.dags.processor import DagProcessor
+
+    migrate.check_current()
+    processor = DagProcessor()
+    if args.once:
+        processor.run_pass()
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: processor.stop())
+    processor.run(config.get_int("dag_processor", "refresh_interval"))
+
+
+def _dags_reserialize(_args: argparse.Namespace) -> None:
+    from windsock.dags.processor import DagProcessor
+
+    migrate.check_current()
+    print(DagProcessor().run_pass(force=True))
+
+
 def _standalone(args: argparse.Namespace) -> None:
+    os.environ.setdefault(f"{config.ENV_PREFIX}CORE__LOAD_EXAMPLES", "True")
     _db_migrate(args)
     login = _admin_login()
+    _dags_reserialize(args)
     host = config.get("api", "host")
     port = config.get_int("api", "port")
     base = config.get("api", "base_url") or f"http://{host}:{port}"
@@ -106,8 +129,18 @@ def _parser() -> argparse.ArgumentParser:
                         help="The password (or set WINDSOCK_PASSWORD).")
     create.add_argument("--role", required=True, help="Admin, Op, User, Viewer or Public.")
 
+    processor = command(groups, "dag-processor", _dag_processor,
+                        "Parse the DAG files into the database, again every "
+                        "[dag_processor] refresh_interval seconds.")
+    processor.add_argument("--once", action="store_true", help="Make one pass, then exit.")
+    dags = groups.add_parser("dags", help="Manage DAGs.").add_subparsers(
+        dest="dags_command", required=True)
+    command(dags, "reserialize", _dags_reserialize,
+            "Parse every DAG file now, changed or not, and store the results.")
+
     command(groups, "standalone", _standalone,
-            "Migrate, create an admin user, and run the server (for trying Windsock out).")
+            "Migrate, create an admin user, load the DAGs (and the examples) and run the server "
+            "(for trying Windsock out).")
 
     cfg = groups.add_parser("config", help="Read the configuration.").add_subparsers(
         dest="config_command", required=True)

@@ -20,9 +20,17 @@ __version__ = "1.0.0"
 __all__ = [
     "ConfigApi",
     "ConnectionApi",
+    "DAGApi",
+    "DAGRunApi",
+    "DagStatsApi",
+    "DagWarningApi",
+    "EventLogApi",
+    "ImportErrorApi",
     "MonitoringApi",
     "PoolApi",
+    "TaskInstanceApi",
     "VariableApi",
+    "XComApi",
     "ApiResponse",
     "ApiClient",
     "Configuration",
@@ -32,6 +40,10 @@ __all__ = [
     "ApiKeyError",
     "ApiAttributeError",
     "ApiException",
+    "ClassReference",
+    "ClearDagRun",
+    "ClearDagRunResult",
+    "ClearTaskInstancesForm",
     "Config",
     "ConfigOption",
     "ConfigSection",
@@ -41,27 +53,80 @@ __all__ = [
     "ConnectionCreate",
     "ConnectionTestResult",
     "ConnectionUpdate",
+    "DAG",
+    "DAGCollection",
+    "DAGDetail",
+    "DAGPatch",
+    "DAGRun",
+    "DAGRunCollection",
+    "DAGRunCreate",
+    "DagRunState",
+    "DagSource",
+    "DagStatsCollection",
+    "DagStatsCollectionItem",
+    "DagStatsStateCollectionItem",
+    "DagWarning",
+    "DagWarningCollection",
+    "DagWarningType",
     "Error",
+    "EventLog",
+    "EventLogCollection",
     "HealthInfo",
     "HealthStatus",
+    "ImportError",
+    "ImportErrorCollection",
+    "ListDagRunsForm",
+    "ListTaskInstanceForm",
     "MetadatabaseStatus",
+    "PatchTaskInstance",
     "Pool",
     "PoolCollection",
     "PoolCreate",
     "PoolUpdate",
+    "ScheduleInterval",
     "SchedulerStatus",
+    "SetDagRunNote",
+    "SetTaskInstanceNote",
+    "Tag",
+    "Task",
+    "TaskCollection",
+    "TaskExtraLink",
+    "TaskInstance",
+    "TaskInstanceCollection",
+    "TaskInstanceDependency",
+    "TaskInstanceDependencyCollection",
+    "TaskInstanceReference",
+    "TaskInstanceReferenceCollection",
+    "TaskInstanceState",
+    "TaskLog",
+    "TaskStateFilter",
+    "TimeDelta",
+    "TriggerRule",
+    "UpdateDagRunState",
+    "UpdateTaskInstancesStateForm",
     "Variable",
     "VariableCollection",
     "VariableUpdate",
     "VersionInfo",
+    "XCom",
+    "XComCollection",
+    "XComCollectionItem",
 ]
 
 # import apis into sdk package
 from windsock_client.api.config_api import ConfigApi as ConfigApi
 from windsock_client.api.connection_api import ConnectionApi as ConnectionApi
+from windsock_client.api.dag_api import DAGApi as DAGApi
+from windsock_client.api.dag_run_api import DAGRunApi as DAGRunApi
+from windsock_client.api.dag_stats_api import DagStatsApi as DagStatsApi
+from windsock_client.api.dag_warning_api import DagWarningApi as DagWarningApi
+from windsock_client.api.event_log_api import EventLogApi as EventLogApi
+from windsock_client.api.import_error_api import ImportErrorApi as ImportErrorApi
 from windsock_client.api.monitoring_api import MonitoringApi as MonitoringApi
 from windsock_client.api.pool_api import PoolApi as PoolApi
+from windsock_client.api.task_instance_api import TaskInstanceApi as TaskInstanceApi
 from windsock_client.api.variable_api import VariableApi as VariableApi
+from windsock_client.api.x_com_api import XComApi as XComApi
 
 # import ApiClient
 from windsock_client.api_response import ApiResponse as ApiResponse
@@ -75,6 +140,10 @@ from windsock_client.exceptions import ApiAttributeError as ApiAttributeError
 from windsock_client.exceptions import ApiException as ApiException
 
 # import models into sdk package
+from windsock_client.models.class_reference import ClassReference as ClassReference
+from windsock_client.models.clear_dag_run import ClearDagRun as ClearDagRun
+from windsock_client.models.clear_dag_run_result import ClearDagRunResult as ClearDagRunResult
+from windsock_client.models.clear_task_instances_form import ClearTaskInstancesForm as ClearTaskInstancesForm
 from windsock_client.models.config import Config as Config
 from windsock_client.models.config_option import ConfigOption as ConfigOption
 from windsock_client.models.config_section import ConfigSection as ConfigSection
@@ -84,17 +153,62 @@ from windsock_client.models.connection_collection_item import ConnectionCollecti
 from windsock_client.models.connection_create import ConnectionCreate as ConnectionCreate
 from windsock_client.models.connection_test_result import ConnectionTestResult as ConnectionTestResult
 from windsock_client.models.connection_update import ConnectionUpdate as ConnectionUpdate
+from windsock_client.models.dag import DAG as DAG
+from windsock_client.models.dag_collection import DAGCollection as DAGCollection
+from windsock_client.models.dag_detail import DAGDetail as DAGDetail
+from windsock_client.models.dag_patch import DAGPatch as DAGPatch
+from windsock_client.models.dag_run import DAGRun as DAGRun
+from windsock_client.models.dag_run_collection import DAGRunCollection as DAGRunCollection
+from windsock_client.models.dag_run_create import DAGRunCreate as DAGRunCreate
+from windsock_client.models.dag_run_state import DagRunState as DagRunState
+from windsock_client.models.dag_source import DagSource as DagSource
+from windsock_client.models.dag_stats_collection import DagStatsCollection as DagStatsCollection
+from windsock_client.models.dag_stats_collection_item import DagStatsCollectionItem as DagStatsCollectionItem
+from windsock_client.models.dag_stats_state_collection_item import DagStatsStateCollectionItem as DagStatsStateCollectionItem
+from windsock_client.models.dag_warning import DagWarning as DagWarning
+from windsock_client.models.dag_warning_collection import DagWarningCollection as DagWarningCollection
+from windsock_client.models.dag_warning_type import DagWarningType as DagWarningType
 from windsock_client.models.error import Error as Error
+from windsock_client.models.event_log import EventLog as EventLog
+from windsock_client.models.event_log_collection import EventLogCollection as EventLogCollection
 from windsock_client.models.health_info import HealthInfo as HealthInfo
 from windsock_client.models.health_status import HealthStatus as HealthStatus
+from windsock_client.models.import_error import ImportError as ImportError
+from windsock_client.models.import_error_collection import ImportErrorCollection as ImportErrorCollection
+from windsock_client.models.list_dag_runs_form import ListDagRunsForm as ListDagRunsForm
+from windsock_client.models.list_task_instance_form import ListTaskInstanceForm as ListTaskInstanceForm
 from windsock_client.models.metadatabase_status import MetadatabaseStatus as MetadatabaseStatus
+from windsock_client.models.patch_task_instance import PatchTaskInstance as PatchTaskInstance
 from windsock_client.models.pool import Pool as Pool
 from windsock_client.models.pool_collection import PoolCollection as PoolCollection
 from windsock_client.models.pool_create import PoolCreate as PoolCreate
 from windsock_client.models.pool_update import PoolUpdate as PoolUpdate
+from windsock_client.models.schedule_interval import ScheduleInterval as ScheduleInterval
 from windsock_client.models.scheduler_status import SchedulerStatus as SchedulerStatus
+from windsock_client.models.set_dag_run_note import SetDagRunNote as SetDagRunNote
+from windsock_client.models.set_task_instance_note import SetTaskInstanceNote as SetTaskInstanceNote
+from windsock_client.models.tag import Tag as Tag
+from windsock_client.models.task import Task as Task
+from windsock_client.models.task_collection import TaskCollection as TaskCollection
+from windsock_client.models.task_extra_link import TaskExtraLink as TaskExtraLink
+from windsock_client.models.task_instance import TaskInstance as TaskInstance
+from windsock_client.models.task_instance_collection import TaskInstanceCollection as TaskInstanceCollection
+from windsock_client.models.task_instance_dependency import TaskInstanceDependency as TaskInstanceDependency
+from windsock_client.models.task_instance_dependency_collection import TaskInstanceDependencyCollection as TaskInstanceDependencyCollection
+from windsock_client.models.task_instance_reference import TaskInstanceReference as TaskInstanceReference
+from windsock_client.models.task_instance_reference_collection import TaskInstanceReferenceCollection as TaskInstanceReferenceCollection
+from windsock_client.models.task_instance_state import TaskInstanceState as TaskInstanceState
+from windsock_client.models.task_log import TaskLog as TaskLog
+from windsock_client.models.task_state_filter import TaskStateFilter as TaskStateFilter
+from windsock_client.models.time_delta import TimeDelta as TimeDelta
+from windsock_client.models.trigger_rule import TriggerRule as TriggerRule
+from windsock_client.models.update_dag_run_state import UpdateDagRunState as UpdateDagRunState
+from windsock_client.models.update_task_instances_state_form import UpdateTaskInstancesStateForm as UpdateTaskInstancesStateForm
 from windsock_client.models.variable import Variable as Variable
 from windsock_client.models.variable_collection import VariableCollection as VariableCollection
 from windsock_client.models.variable_update import VariableUpdate as VariableUpdate
 from windsock_client.models.version_info import VersionInfo as VersionInfo
+from windsock_client.models.x_com import XCom as XCom
+from windsock_client.models.x_com_collection import XComCollection as XComCollection
+from windsock_client.models.x_com_collection_item import XComCollectionItem as XComCollectionItem
 

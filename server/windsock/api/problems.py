@@ -31,6 +31,7 @@ class Problem(Exception):
     """An error answered to the client as a problem document."""
 
     status = 400
+    title: str | None = None  # a specific title (and type) instead of the status's own
 
     def __init__(self, detail: str, *, status: int | None = None,
                  headers: dict[str, str] | None = None) -> None:
@@ -73,23 +74,31 @@ class Unprocessable(Problem):
     status = 422
 
 
+class DagHasImportErrors(Unprocessable):
+    """The DAG's file fails to load now, so the DAG cannot be run until it is fixed."""
+
+    title = "DAG Has Import Errors"
+
+
 def title_of(status: int) -> str:
     return {413: "Content Too Large", 422: "Unprocessable Content"}.get(
         status, HTTP_STATUS_CODES.get(status, "Error"))
 
 
-def type_of(status: int) -> str:
-    return f"{TYPE_BASE}#{title_of(status).lower().replace(' ', '-')}"
+def type_of(title: str) -> str:
+    return f"{TYPE_BASE}#{title.lower().replace(' ', '-')}"
 
 
 def problem_response(status: int, detail: str | None, instance: str,
-                     headers: dict[str, str] | None = None) -> ConnexionResponse:
+                     headers: dict[str, str] | None = None,
+                     title: str | None = None) -> ConnexionResponse:
     headers = dict(headers or {})
     if status == 401:
         headers["WWW-Authenticate"] = AUTH_CHALLENGE
     if status == 503:
         headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)
-    body = {"type": type_of(status), "title": title_of(status), "status": status,
+    title = title or title_of(status)
+    body = {"type": type_of(title), "title": title, "status": status,
             "detail": detail, "instance": instance}
     return ConnexionResponse(status_code=status, mimetype="application/problem+json",
                              content_type="application/problem+json",
@@ -97,7 +106,7 @@ def problem_response(status: int, detail: str | None, instance: str,
 
 
 def _on_problem(request: ConnexionRequest, exc: Problem) -> ConnexionResponse:
-    return problem_response(exc.status, exc.detail, request.url.path, exc.headers)
+    return problem_response(exc.status, exc.detail, request.url.path, exc.headers, exc.title)
 
 
 def _on_connexion_problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:

@@ -169,6 +169,16 @@ class ImportError(Base):  # noqa: A001 - the resource's name on the wire
     stack_trace: Mapped[str] = mapped_column(Text)
 
 
+class DagParsingRequest(Base):
+    """A request (from the API) that the DAG processor parse a file on its next check."""
+
+    __tablename__ = "dag_parsing_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fileloc: Mapped[str] = mapped_column(String(2000))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class DagRun(Base):
     __tablename__ = "dag_run"
     __table_args__ = (

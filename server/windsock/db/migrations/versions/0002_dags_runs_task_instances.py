@@ -1,4 +1,4 @@
-"""DAGs, their code and tags, DAG runs, task instances and their tries, XComs, the event log, import errors and DAG warnings.
+"""DAGs, their code and tags, DAG runs, task instances and their tries, XComs, the event log, import errors, DAG warnings and DAG parsing requests.
 
 Revision ID: 0002
 Revises: 0001
@@ -60,6 +60,13 @@ def upgrade() -> None:
     with op.batch_alter_table('import_error', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_import_error_filename'), ['filename'], unique=False)
         batch_op.create_index(batch_op.f('ix_import_error_timestamp'), ['timestamp'], unique=False)
+
+    op.create_table('dag_parsing_request',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('fileloc', sa.String(length=2000), nullable=False),
+    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
 
     op.create_table('log',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -221,5 +228,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in ("xcom", "task_instance_history", "task_instance", "dag_run", "log",
-                  "dag_warning", "serialized_dag", "dag_tag", "import_error", "dag_code", "dag"):
+                  "dag_warning", "serialized_dag", "dag_tag", "dag_parsing_request", "import_error",
+                  "dag_code", "dag"):
         op.drop_table(table)

@@ -1,0 +1,5 @@
+"""Placeholder: being implemented."""
+
+
+def get_dag_stats(dag_ids, **_):
+    raise NotImplementedError

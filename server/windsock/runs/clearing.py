@@ -1,0 +1,43 @@
+"""Clearing task instances so the scheduler runs them again, keeping each finished try."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from windsock.db.models import DagRun, TaskInstance, TaskInstanceTry
+
+TRY_COLUMNS = tuple(c.key for c in TaskInstanceTry.__table__.columns if c.key != "updated_at")
+
+
+def archive_try(sess: Session, ti: TaskInstance) -> None:
+    """Keep the task instance's current try in its history (once per try)."""
+    if ti.try_number < 1:
+        return
+    key = (ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
+    if sess.get(TaskInstanceTry, key) is None:
+        sess.add(TaskInstanceTry(**{name: getattr(ti, name) for name in TRY_COLUMNS}))
+
+
+def clear(sess: Session, tis: Iterable[TaskInstance], retries: Mapping[str, int], *,
+          requeue_runs: bool = True) -> None:
+    """Reset `tis` to no state (a running one to `restarting`, so its process is stopped first),
+    give each its task's retries again, and queue their runs again when `requeue_runs`."""
+    runs: set[tuple[str, str]] = set()
+    for ti in tis:
+        archive_try(sess, ti)
+        ti.state = "restarting" if ti.state == "running" else None
+        ti.max_tries = ti.try_number + retries.get(ti.task_id, 0)
+        runs.add((ti.dag_id, ti.run_id))
+    if requeue_runs:
+        for dag_id, run_id in runs:
+            run = sess.scalar(select(DagRun).where(DagRun.dag_id == dag_id,
+                                                   DagRun.run_id == run_id))
+            run.state, run.start_date, run.end_date = "queued", None, None
+
+
+def retries_of(serialized: Mapping[str, Any]) -> dict[str, int]:
+    return {task["task_id"]: task["retries"] for task in serialized["tasks"]}

@@ -1,0 +1,1 @@
+"""The DAG file processor: loading DAG files into the database."""
