@@ -53,12 +53,8 @@ def migrated(windsock_env) -> dict[str, str]:
     return windsock_env
 
 
-@pytest.fixture(autouse=True)
-def clean_database(request) -> Iterator[None]:
-    """Remove what a test created, keeping the admin user and default_pool."""
-    yield
-    if "migrated" not in request.fixturenames:
-        return
+def delete_created_rows() -> None:
+    """Delete every row but the admin user and default_pool (children before parents)."""
     from windsock.db import models
     from windsock.db.engine import session
     from windsock.db.models import DEFAULT_POOL, Connection, Pool, User, Variable
@@ -72,6 +68,14 @@ def clean_database(request) -> Iterator[None]:
         sess.execute(delete(Connection))
         sess.execute(delete(Pool).where(Pool.pool != DEFAULT_POOL))
         sess.execute(delete(User).where(User.username != ADMIN[0]))
+
+
+@pytest.fixture(autouse=True)
+def clean_database(request) -> Iterator[None]:
+    """Remove what a test created, keeping the admin user and default_pool."""
+    yield
+    if "migrated" in request.fixturenames:
+        delete_created_rows()
 
 
 @pytest.fixture(scope="session")

@@ -46,11 +46,11 @@ def file_token(fileloc: str) -> str:
 
 
 def add_dag(dag: DAG, *, paused: bool = False, active: bool = True,
-            source: str = "# DAG source\n") -> Dag:
-    """Store `dag` as the DAG file processor would."""
+            source: str = "# DAG source\n", token: str | None = None) -> Dag:
+    """Store `dag` as the DAG file processor would (`token`: a file token of your choice)."""
     data = serialize(dag)
     text = dumps(data)
-    token = file_token(dag.fileloc)
+    token = token or file_token(dag.fileloc)
     with session() as sess:
         row = Dag(dag_id=dag.dag_id, fileloc=dag.fileloc, file_token=token,
                   owners=",".join(data["owners"]), description=dag.description,

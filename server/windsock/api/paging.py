@@ -23,15 +23,16 @@ def _check_limit(limit: int) -> None:
 
 
 def _ordering(order_by: str, columns: Mapping[str, ColumnElement],
-              primary_key: ColumnElement) -> list[ColumnElement]:
+              primary_key: ColumnElement | Sequence[ColumnElement]) -> list[ColumnElement]:
     name = order_by.removeprefix("-")
     if name not in columns:
         raise BadRequest(f"Cannot order by {name!r}; allowed: {', '.join(sorted(columns))}.")
     descending = order_by.startswith("-")
     column = columns[name]
+    keys = primary_key if isinstance(primary_key, Sequence) else [primary_key]
     # NULLs sort last ascending and first descending on every database (PostgreSQL's rule).
     return [column.desc().nulls_first() if descending else column.asc().nulls_last(),
-            primary_key.desc() if descending else primary_key.asc()]
+            *(key.desc() if descending else key.asc() for key in keys)]
 
 
 def _link_header(limit: int, offset: int, total: int) -> str | None:
@@ -56,12 +57,15 @@ def collection(
     serialize: Callable[[Any], dict],
     order_by: str,
     columns: Mapping[str, ColumnElement],
-    primary_key: ColumnElement,
+    primary_key: ColumnElement | Sequence[ColumnElement],
     limit: int,
     offset: int,
+    links: bool = True,
 ) -> Response:
-    """Run one page of `stmt` and answer `{key: [...], total_entries}` with Link headers.
+    """Run one page of `stmt` and answer `{key: [...], total_entries}` with Link headers
+    (unless `links` is false, as for the POST `.../list` forms, whose pages are not URLs).
 
+    Ties in `order_by` are broken by `primary_key` (several columns for a composite key).
     Costs two queries whatever the page or table size: one COUNT, one page.
     """
     _check_limit(limit)
@@ -71,6 +75,6 @@ def collection(
     # One selected entity gives the objects themselves; several give rows of them.
     rows: Sequence[Any] = (session.scalars(page) if len(stmt.column_descriptions) == 1
                            else session.execute(page)).all()
-    link = _link_header(limit, offset, total)
+    link = _link_header(limit, offset, total) if links else None
     return ok({key: [serialize(row) for row in rows], "total_entries": total},
               headers={"Link": link} if link else None)

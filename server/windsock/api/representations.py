@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -72,3 +73,13 @@ def task_instance(ti: TaskInstance | TaskInstanceTry, logical_date: datetime) ->
 def task_instance_reference(ti: TaskInstance, logical_date: datetime) -> dict[str, Any]:
     return {"task_id": ti.task_id, "dag_id": ti.dag_id, "dag_run_id": ti.run_id,
             "execution_date": iso(logical_date)}
+
+
+def only_fields(body: dict[str, Any], fields: Iterable[str] | None,
+                always: Iterable[str]) -> dict[str, Any]:
+    """`body` cut down to the `fields` a client asked for (all when none), plus the `always` ones
+    that identify the resource."""
+    if not fields:
+        return body
+    wanted = {*fields, *always}
+    return {name: value for name, value in body.items() if name in wanted}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from urllib.parse import quote
@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from windsock.api.problems import BadRequest, Conflict, NotFound, PreconditionFailed
+from windsock.api.problems import (BadRequest, Conflict, NotAcceptable, NotFound,
+                                   PreconditionFailed)
 
 Response = tuple[Any, int, dict[str, str]] | flask.Response
 JSON = "application/json"
@@ -23,6 +24,16 @@ JSON = "application/json"
 def ok(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     """A JSON answer; the content type is explicit because error answers are problem+json."""
     return body, status, {"Content-Type": JSON, **(headers or {})}
+
+
+def negotiate(media_types: Sequence[str], what: str) -> str:
+    """The one of `media_types` the request's `Accept` prefers (the first without `Accept`);
+    406 naming `what` when it allows none of them."""
+    accept = flask.request.accept_mimetypes
+    media_type = accept.best_match(media_types) if accept else media_types[0]
+    if media_type is None:
+        raise NotAcceptable(f"{what} is available as {' or '.join(media_types)}.")
+    return media_type
 
 
 def empty(status: int, headers: Mapping[str, str] | None = None) -> flask.Response:

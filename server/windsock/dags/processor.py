@@ -59,8 +59,9 @@ def request_parse(sess: Session, file_token: str) -> bool:
 def _take_requests() -> set[str]:
     with session() as sess:
         requests = sess.scalars(select(DagParsingRequest)).all()
-        sess.execute(delete(DagParsingRequest)
-                     .where(DagParsingRequest.id.in_([r.id for r in requests])))
+        if requests:
+            sess.execute(delete(DagParsingRequest)
+                         .where(DagParsingRequest.id.in_([r.id for r in requests])))
     return {request.fileloc for request in requests}
 
 
@@ -73,6 +74,7 @@ def _stat(path: str) -> tuple[int, int] | None:
 
 
 def _kill_group(child: subprocess.Popen) -> None:
+    """Kill the child and whatever it started (its own process group), then reap it."""
     try:
         os.killpg(child.pid, signal.SIGKILL)
     except ProcessLookupError:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import flask
-
 from windsock import config as settings
-from windsock.api.problems import Forbidden, NotAcceptable, NotFound
-from windsock.api.resources import ok
+from windsock.api.problems import Forbidden, NotFound
+from windsock.api.resources import negotiate, ok
 
 FORMATS = ("application/json", "text/plain")
 
@@ -18,10 +16,7 @@ def _require_exposed() -> None:
 
 
 def _render(sections: list[tuple[str, list[tuple[str, str]]]]):
-    accept = flask.request.accept_mimetypes
-    media_type = accept.best_match(FORMATS) if accept else FORMATS[0]
-    if media_type is None:
-        raise NotAcceptable("The configuration is available as application/json or text/plain.")
+    media_type = negotiate(FORMATS, "The configuration")
     if media_type == "text/plain":
         return settings.as_ini(sections), 200, {"Content-Type": "text/plain"}
     return ok({"sections": [{"name": name, "options": [{"key": k, "value": v} for k, v in options]}

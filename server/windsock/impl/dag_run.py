@@ -1,33 +1,153 @@
-"""Placeholder: being implemented."""
+"""DAG run operations: listing, triggering, reading, marking, clearing, noting and deleting runs.
+
+A triggered run's `conf` is stored as the DAG's params resolve it: the given keys, checked
+against the params' schemas, filled up with the defaults of the params not given. Keys that
+name no param are rejected, as the contract says; the stored conf is what the tasks will see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+
+from windsock.api import filters, lookups, paging, resources
+from windsock.api.problems import DagHasImportErrors, Unprocessable
+from windsock.api.representations import dag_run, only_fields, task_instance
+from windsock.dags import params
+from windsock.db.engine import session
+from windsock.db.models import DagRun, TaskInstance
+from windsock.runs import clearing, marking, trigger
+
+ORDER_COLUMNS = {
+    "id": DagRun.id, "state": DagRun.state, "dag_id": DagRun.dag_id,
+    "execution_date": DagRun.logical_date, "dag_run_id": DagRun.run_id,
+    "start_date": DagRun.start_date, "end_date": DagRun.end_date,
+    "updated_at": DagRun.updated_at, "external_trigger": DagRun.external_trigger,
+}
+RANGES = {"execution_date": DagRun.logical_date, "start_date": DagRun.start_date,
+          "end_date": DagRun.end_date, "updated_at": DagRun.updated_at}
+IDENTITY = ("dag_id", "dag_run_id")
 
 
-def clear_dag_run(dag_id, dag_run_id, body, **_):
-    raise NotImplementedError
+def _page(conditions: list, *, order_by: str, limit: int, offset: int,
+          fields: Iterable[str] | None = None, links: bool = True):
+    with session() as sess:
+        return paging.collection(
+            sess, select(DagRun).where(*conditions), key="dag_runs",
+            serialize=lambda run: only_fields(dag_run(run), fields, IDENTITY),
+            order_by=order_by, columns=ORDER_COLUMNS, primary_key=DagRun.id,
+            limit=limit, offset=offset, links=links)
 
 
-def delete_dag_run(dag_id, dag_run_id, **_):
-    raise NotImplementedError
+def get_dag_runs(dag_id: str, limit: int, offset: int, order_by: str, state=None,
+                 fields=None, **date_ranges):
+    if dag_id != filters.WILDCARD:
+        with session() as sess:
+            lookups.dag(sess, dag_id)
+    conditions = filters.where(filters.equals(DagRun.dag_id, dag_id),
+                               filters.any_of(DagRun.state, state),
+                               *filters.ranges(RANGES, date_ranges))
+    return _page(conditions, order_by=order_by, limit=limit, offset=offset, fields=fields)
 
 
-def get_dag_run(dag_id, dag_run_id, fields, **_):
-    raise NotImplementedError
+def get_dag_runs_batch(body: dict):
+    conditions = filters.where(filters.any_of(DagRun.dag_id, body.get("dag_ids")),
+                               filters.any_of(DagRun.state, body.get("states")),
+                               *filters.ranges(RANGES, body))
+    return _page(conditions, order_by=body.get("order_by", "id"),
+                 limit=body.get("page_limit", 100), offset=body.get("page_offset", 0),
+                 links=False)
 
 
-def get_dag_runs(dag_id, limit, offset, execution_date_gte, execution_date_lte, start_date_gte, start_date_lte, end_date_gte, end_date_lte, updated_at_gte, updated_at_lte, state, order_by, fields, **_):
-    raise NotImplementedError
+def get_dag_run(dag_id: str, dag_run_id: str, fields=None):
+    with session() as sess:
+        run = lookups.dag_run(sess, dag_id, dag_run_id)
+        return resources.single(only_fields(dag_run(run), fields, IDENTITY))
 
 
-def get_dag_runs_batch(body, **_):
-    raise NotImplementedError
+def _logical_date(body: Mapping[str, Any]) -> datetime:
+    logical = filters.parse_datetime("logical_date", body.get("logical_date"))
+    execution = filters.parse_datetime("execution_date", body.get("execution_date"))
+    if logical and execution and logical != execution:
+        raise Unprocessable(f"'logical_date' ({logical.isoformat()}) and its older name "
+                            f"'execution_date' ({execution.isoformat()}) disagree; send one.")
+    return (logical or execution or datetime.now(timezone.utc)).astimezone(timezone.utc)
 
 
-def post_dag_run(dag_id, body, **_):
-    raise NotImplementedError
+def _conf(dag_id: str, declared: Mapping[str, Any], conf: Mapping[str, Any]) -> dict:
+    unknown = sorted(set(conf) - set(declared))
+    if unknown:
+        raise Unprocessable(f"conf names {', '.join(map(repr, unknown))}, which DAG {dag_id!r} "
+                            f"has no param for (its params: {', '.join(declared) or 'none'}).")
+    try:
+        return params.resolve(declared, conf)
+    except ValueError as error:
+        raise Unprocessable(f"{error}.") from None
 
 
-def set_dag_run_note(dag_id, dag_run_id, body, **_):
-    raise NotImplementedError
+def post_dag_run(dag_id: str, body: dict):
+    resources.reject_nul(body)
+    logical_date = _logical_date(body)
+    with session() as sess:
+        dag, serialized = lookups.serialized_dag(sess, dag_id)
+        if dag.has_import_errors:
+            raise DagHasImportErrors(f"DAG {dag_id!r} cannot be triggered while its file "
+                                     f"{dag.fileloc} fails to import; see GET /importErrors.")
+        conf = _conf(dag_id, serialized["params"], body.get("conf") or {})
+        run_id = body.get("dag_run_id") or trigger.new_run_id("manual", logical_date)
+        run = trigger.create_run(sess, serialized, run_id=run_id, logical_date=logical_date,
+                                 conf=conf, run_type="manual", note=body.get("note"))
+        resources.flush_or_conflict(
+            sess, f"DAG {dag_id!r} already has a run with the id {run_id!r} or the logical "
+                  f"date {logical_date.isoformat()}.")
+        return resources.created(dag_run(run), resources.location(run_id))
 
 
-def update_dag_run_state(dag_id, dag_run_id, body, **_):
-    raise NotImplementedError
+def _change(dag_id: str, dag_run_id: str, change) -> Any:
+    """Apply `change(sess, run)` to the run if `If-Match` allows; answer the changed run."""
+    with session() as sess:
+        run = lookups.dag_run(sess, dag_id, dag_run_id)
+        resources.check_if_match(dag_run(run))
+        change(sess, run)
+        sess.flush()
+        return resources.updated(dag_run(run))
+
+
+def update_dag_run_state(dag_id: str, dag_run_id: str, body: dict):
+    return _change(dag_id, dag_run_id,
+                   lambda sess, run: marking.set_run_state(sess, run, body["state"]))
+
+
+def set_dag_run_note(dag_id: str, dag_run_id: str, body: dict):
+    resources.reject_nul(body)
+    return _change(dag_id, dag_run_id, lambda _, run: setattr(run, "note", body["note"]))
+
+
+def delete_dag_run(dag_id: str, dag_run_id: str):
+    with session() as sess:
+        run = lookups.dag_run(sess, dag_id, dag_run_id)
+        resources.check_if_match(dag_run(run))
+        sess.delete(run)  # the database cascades to task instances, their tries and XComs
+        return resources.deleted()
+
+
+def clear_dag_run(dag_id: str, dag_run_id: str, body: dict):
+    """Clear every task instance of the run and queue it again; a dry run lists them only."""
+    with session() as sess:
+        run = lookups.dag_run(sess, dag_id, dag_run_id)
+        tis = list(sess.scalars(
+            select(TaskInstance)
+            .where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == dag_run_id)
+            .order_by(TaskInstance.task_id, TaskInstance.map_index)))
+        if body.get("dry_run", True):
+            return resources.ok({"task_instances": [task_instance(ti, run.logical_date)
+                                                    for ti in tis],
+                                 "total_entries": len(tis)})
+        _, serialized = lookups.serialized_dag(sess, dag_id)
+        clearing.clear(sess, tis, clearing.retries_of(serialized), requeue_runs=False)
+        marking.set_run_state(sess, run, "queued")
+        sess.flush()
+        return resources.ok(dag_run(run))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from windsock.db.models import DagRun, TaskInstance, TaskInstanceTry
+from windsock.runs.marking import set_run_state
 
 TRY_COLUMNS = tuple(c.key for c in TaskInstanceTry.__table__.columns if c.key != "updated_at")
 
@@ -32,11 +33,10 @@ def clear(sess: Session, tis: Iterable[TaskInstance], retries: Mapping[str, int]
         ti.state = "restarting" if ti.state == "running" else None
         ti.max_tries = ti.try_number + retries.get(ti.task_id, 0)
         runs.add((ti.dag_id, ti.run_id))
-    if requeue_runs:
-        for dag_id, run_id in runs:
-            run = sess.scalar(select(DagRun).where(DagRun.dag_id == dag_id,
-                                                   DagRun.run_id == run_id))
-            run.state, run.start_date, run.end_date = "queued", None, None
+    if requeue_runs and runs:
+        for run in sess.scalars(select(DagRun).where(
+                tuple_(DagRun.dag_id, DagRun.run_id).in_(sorted(runs)))):
+            set_run_state(sess, run, "queued")
 
 
 def retries_of(serialized: Mapping[str, Any]) -> dict[str, int]:
