@@ -13,7 +13,6 @@ package windsock
 import (
 	"encoding/json"
 	"fmt"
-	"gopkg.in/validator.v2"
 )
 
 // ClearDagRunResult - The answer to clearing a DAG run: the DAG run, queued again, or on a dry run the task instances that would be cleared (all on one page). The two are told apart by their required fields.
@@ -41,34 +40,26 @@ func (dst *ClearDagRunResult) UnmarshalJSON(data []byte) error {
 	var err error
 	match := 0
 	// try to unmarshal data into DAGRun
-	err = newStrictDecoder(data).Decode(&dst.DAGRun)
+	err = json.Unmarshal(data, &dst.DAGRun)
 	if err == nil {
 		jsonDAGRun, _ := json.Marshal(dst.DAGRun)
 		if string(jsonDAGRun) == "{}" { // empty struct
 			dst.DAGRun = nil
 		} else {
-			if err = validator.Validate(dst.DAGRun); err != nil {
-				dst.DAGRun = nil
-			} else {
-				match++
-			}
+			match++
 		}
 	} else {
 		dst.DAGRun = nil
 	}
 
 	// try to unmarshal data into TaskInstanceCollection
-	err = newStrictDecoder(data).Decode(&dst.TaskInstanceCollection)
+	err = json.Unmarshal(data, &dst.TaskInstanceCollection)
 	if err == nil {
 		jsonTaskInstanceCollection, _ := json.Marshal(dst.TaskInstanceCollection)
 		if string(jsonTaskInstanceCollection) == "{}" { // empty struct
 			dst.TaskInstanceCollection = nil
 		} else {
-			if err = validator.Validate(dst.TaskInstanceCollection); err != nil {
-				dst.TaskInstanceCollection = nil
-			} else {
-				match++
-			}
+			match++
 		}
 	} else {
 		dst.TaskInstanceCollection = nil

@@ -36,7 +36,7 @@ type EventLog struct {
 	MapIndex NullableInt32 `json:"map_index"`
 	// The try of the task instance the event concerns; `null` when it concerns no task instance.
 	TryNumber NullableInt32 `json:"try_number"`
-	// What happened, as a short name such as `trigger`, `clear` or `paused`.
+	// What happened. For a change made through the API, the operationId of the call (`post_dag_run`, `patch_dag`, `delete_variable`, ...); for a state change made by the scheduler, a name starting with `scheduler.`.
 	Event string `json:"event"`
 	// The logical date of the DAG run the event concerns; `null` when it concerns none.
 	ExecutionDate NullableTime `json:"execution_date"`

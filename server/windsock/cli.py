@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
 
@@ -92,7 +93,13 @@ Windsock is starting.
   Swagger UI: {base}/api/v1/ui/
   Login:      {login}
 """, flush=True)
-    _serve(host, port, config.get_int("api", "workers"))
+    # The DAG processor keeps parsing in its own process while the server runs.
+    processor = subprocess.Popen([sys.executable, "-m", "windsock.cli", "dag-processor"])
+    try:
+        _serve(host, port, config.get_int("api", "workers"))
+    finally:
+        processor.terminate()
+        processor.wait(timeout=30)
 
 
 def _config_get_value(args: argparse.Namespace) -> None:

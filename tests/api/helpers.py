@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import yaml
@@ -113,14 +114,29 @@ def spec() -> dict:
 
 
 def operations() -> Iterator[tuple[str, str, str, dict]]:
-    """(operationId, METHOD, concrete path, operation) of every operation in the bundled spec.
+    """(operationId, METHOD, concrete URL, operation) of every operation in the bundled spec.
 
-    Path parameters are filled with a dummy value that matches every key pattern.
+    Path parameters are filled with a dummy value that matches every key pattern (`1` for the
+    numeric ids), and required query parameters with `dummy`, so that each URL reaches its
+    operation.
     """
     document = spec()
     base = document["servers"][0]["url"].rstrip("/")
+    shared = document["components"]["parameters"]
+
+    def resolved(param: dict) -> dict:
+        return shared[param["$ref"].rsplit("/", 1)[-1]] if "$ref" in param else param
+
     for template, item in document["paths"].items():
-        path = base + re.sub(r"\{[^/}]+\}", "dummy", template)
         for method, operation in item.items():
-            if method in HTTP_METHODS:
-                yield operation["operationId"], method.upper(), path, operation
+            if method not in HTTP_METHODS:
+                continue
+            params = [resolved(p) for p in item.get("parameters", []) + operation.get(
+                "parameters", [])]
+            numeric = {p["name"] for p in params if p["schema"].get("type") == "integer"}
+            path = base + re.sub(r"\{([^/}]+)\}",
+                                 lambda m: "1" if m.group(1) in numeric else "dummy", template)
+            required = {p["name"]: "dummy" for p in params
+                        if p["in"] == "query" and p.get("required")}
+            url = f"{path}?{urlencode(required)}" if required else path
+            yield operation["operationId"], method.upper(), url, operation

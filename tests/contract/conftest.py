@@ -75,7 +75,7 @@ def seed_examples() -> None:
             run_type="scheduled", states={"extract": "success", "transform": "running"})
     add_xcom(dag.dag_id, run, examples["task_id"], examples["xcom_key"], [1, 2, 3])
     with session() as sess:
-        sess.add(EventLog(id=examples["event_log_id"], event="trigger_dag_run",
+        sess.add(EventLog(id=examples["event_log_id"], event="post_dag_run",
                           dag_id=dag.dag_id, owner=ADMIN[0]))
         sess.add(ImportError(id=examples["import_error_id"], filename="/dags/broken.py",
                              stack_trace="SyntaxError: invalid syntax"))

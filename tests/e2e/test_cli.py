@@ -60,6 +60,7 @@ def test_config_get_value_honours_environment_overrides(fresh_env):
 def test_standalone_loads_the_examples_and_prints_urls_and_a_working_admin_login(fresh_env):
     port = free_port()
     fresh_env["WINDSOCK__API__PORT"] = str(port)
+    fresh_env["WINDSOCK__DAG_PROCESSOR__REFRESH_INTERVAL"] = "1"
     proc = subprocess.Popen([sys.executable, "-m", "windsock.cli", "standalone"], env=fresh_env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -84,6 +85,21 @@ def test_standalone_loads_the_examples_and_prints_urls_and_a_working_admin_login
             except OSError:
                 assert time.monotonic() < deadline, "standalone server did not answer"
                 time.sleep(0.2)
+        # A DAG file added while it runs is picked up by its DAG processor.
+        dags = os.path.join(fresh_env["WINDSOCK_HOME"], "dags")
+        os.makedirs(dags, exist_ok=True)
+        with open(os.path.join(dags, "late.py"), "w") as f:
+            f.write("from windsock import DAG, ShellTask\n"
+                    "with DAG('late_arrival') as dag:\n    ShellTask('hello', 'echo hi')\n")
+        request.full_url = f"http://127.0.0.1:{port}/api/v1/dags/late_arrival"
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=2) as response:
+                    assert json.load(response)["dag_id"] == "late_arrival"
+                    break
+            except OSError:
+                assert time.monotonic() < deadline + 30, "the new DAG file was never parsed"
+                time.sleep(0.5)
     finally:
         proc.terminate()
         proc.wait(timeout=15)

@@ -1,7 +1,9 @@
 """The generated Go SDK's own end-to-end tests (clients/go/*_e2e_test.go) against a live server.
 
 `go test` runs in clients/go with WINDSOCK_TEST_URL and the admin credentials pointing at the
-api-server this session started; CI is set so that a missing URL fails instead of skipping.
+api-server this session started, and WINDSOCK_TEST_DAG_* naming the DAGs folder that
+`windsock dags reserialize` parsed into its database just before; CI is set so that a missing
+URL or DAGs folder fails instead of skipping.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ADMIN
+from tests.e2e.conftest import DagsFolder
 
 GO_SDK = Path(__file__).resolve().parents[2] / "clients" / "go"
 
@@ -37,12 +40,17 @@ def _report(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def go_env(live_server) -> dict[str, str]:
+def go_env(live_server, dags_folder: DagsFolder) -> dict[str, str]:
     return {
         **os.environ,
         "WINDSOCK_TEST_URL": live_server,
         "WINDSOCK_TEST_USERNAME": ADMIN[0],
         "WINDSOCK_TEST_PASSWORD": ADMIN[1],
+        "WINDSOCK_TEST_DAG_ID": dags_folder.dag_id,
+        "WINDSOCK_TEST_DAG_TAG": dags_folder.tags[0],
+        "WINDSOCK_TEST_DAG_PARAM": dags_folder.param,
+        "WINDSOCK_TEST_DAG_FILE": str(dags_folder.good_file),
+        "WINDSOCK_TEST_BROKEN_DAG_FILE": str(dags_folder.broken_file),
         "CI": "1",
     }
 
@@ -52,11 +60,13 @@ def test_go_vet(go_env):
     assert proc.returncode == 0, _report(proc)
 
 
-def test_go_sdk_e2e(go_env):
+def test_go_sdk_e2e(go_env, parsed_dags):
+    # parsed_dags: the DAGs and the import error are in the database while `go test` runs.
     proc = _run([_go(), "test", "-count=1", "-v", "./..."], go_env)
     assert proc.returncode == 0, _report(proc)
     # The end-to-end tests ran rather than skipped.
     for name in ("TestVariables", "TestConnections", "TestPools", "TestUnauthorized",
-                 "TestHealthAndVersion"):
+                 "TestHealthAndVersion", "TestDags", "TestTriggerAndClearDryRun",
+                 "TestImportErrors"):
         assert f"--- PASS: {name}" in proc.stdout, _report(proc)
     assert "--- SKIP" not in proc.stdout, _report(proc)

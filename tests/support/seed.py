@@ -3,12 +3,12 @@ states without parsing files or running a scheduler."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 
 from windsock import DAG, Param, ShellTask, task
 from windsock.dags.serialization import dag_hash, dumps, serialize
+from windsock.dags.store import file_token
 from windsock.db.engine import session
 from windsock.db.models import (Dag, DagCode, DagRun, DagTag, SerializedDag, TaskInstance,
                                 XCom)
@@ -39,10 +39,6 @@ def sample_dag(dag_id: str = "sample", *, tags=("example",), schedule=None) -> D
         rows >> ShellTask("report", "echo done")
     dag.fileloc = f"/dags/{dag_id}.py"
     return dag
-
-
-def file_token(fileloc: str) -> str:
-    return hashlib.sha256(fileloc.encode()).hexdigest()
 
 
 def add_dag(dag: DAG, *, paused: bool = False, active: bool = True,

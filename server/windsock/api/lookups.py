@@ -1,16 +1,19 @@
-"""Finding a DAG, its serialized form and its runs by the ids in a request, or answering 404."""
+"""Finding a DAG, its serialized form, its runs and task instances by the ids in a request, or
+answering 404."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from windsock.api import resources
+from windsock.api.filters import WILDCARD, equals, where
 from windsock.api.problems import NotFound
-from windsock.db.models import Dag, DagRun, SerializedDag
+from windsock.db.models import Dag, DagRun, SerializedDag, TaskInstance
 
 
 def dag(sess: Session, dag_id: str) -> Dag:
@@ -28,12 +31,61 @@ def serialized_dag(sess: Session, dag_id: str) -> tuple[Dag, dict[str, Any]]:
     return row.Dag, json.loads(row.data)
 
 
-def find_run(sess: Session, dag_id: str, run_id: str) -> DagRun | None:
-    return sess.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+def find_run(sess: Session, dag_id: str, run_id: str, *, lock: bool = False) -> DagRun | None:
+    """The run, or None; `lock` holds its row until the transaction ends (where the database
+    locks rows), so that concurrent changes of one run happen one after the other."""
+    stmt = select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
+    return sess.scalar(stmt.with_for_update() if lock else stmt)
 
 
-def dag_run(sess: Session, dag_id: str, run_id: str) -> DagRun:
-    run = find_run(sess, dag_id, run_id)
+def dag_run(sess: Session, dag_id: str, run_id: str, *, lock: bool = False) -> DagRun:
+    run = find_run(sess, dag_id, run_id, lock=lock)
     if run is None:
         raise NotFound(f"DAG {dag_id!r} has no run {run_id!r}.")
     return run
+
+
+def task_instance(sess: Session, dag_id: str, run_id: str, task_id: str,
+                  map_index: int | None = None) -> tuple[TaskInstance, datetime]:
+    """The task instance (map index -1 unless another is given) and its run's logical date, in
+    one query; 404 naming what is missing."""
+    map_index = -1 if map_index is None else map_index
+    row = sess.execute(select(TaskInstance, DagRun.logical_date).join(DagRun).where(
+        TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id,
+        TaskInstance.task_id == task_id, TaskInstance.map_index == map_index)).first()
+    if row is None:
+        dag(sess, dag_id)
+        dag_run(sess, dag_id, run_id)
+        mapped = "" if map_index == -1 else f" with map index {map_index}"
+        raise NotFound(f"Run {run_id!r} of DAG {dag_id!r} has no task instance of task "
+                       f"{task_id!r}{mapped}.")
+    return row.TaskInstance, row.logical_date
+
+
+def _scope(dag_id: str, run_id: str) -> str:
+    if run_id == WILDCARD:
+        return "any DAG" if dag_id == WILDCARD else f"DAG {dag_id!r}"
+    return f"run {run_id!r}" + ("" if dag_id == WILDCARD else f" of DAG {dag_id!r}")
+
+
+def check_scope(sess: Session, dag_id: str, run_id: str, task_id: str = WILDCARD) -> None:
+    """404 unless the DAG, run and task that a list route names (rather than `~`) exist, checked
+    in one query. Under a `~` DAG a named run may be any DAG's; a named task exists when it has
+    a task instance in the named DAG and run."""
+    checks = {}  # what to say when it is missing -> the condition that it exists
+    if dag_id != WILDCARD:
+        checks[f"DAG {dag_id!r} does not exist."] = exists().where(Dag.dag_id == dag_id)
+    if run_id != WILDCARD:
+        owner = f"DAG {dag_id!r} has no" if dag_id != WILDCARD else "No DAG has a"
+        checks[f"{owner} run {run_id!r}."] = exists().where(
+            *where(equals(DagRun.dag_id, dag_id), DagRun.run_id == run_id))
+    if task_id != WILDCARD:
+        checks[f"Task {task_id!r} has no task instance in {_scope(dag_id, run_id)}."] = (
+            exists().where(*where(equals(TaskInstance.dag_id, dag_id),
+                                  equals(TaskInstance.run_id, run_id),
+                                  TaskInstance.task_id == task_id)))
+    if checks:
+        found = sess.execute(select(*checks.values())).one()
+        missing = next((message for message, present in zip(checks, found) if not present), None)
+        if missing:
+            raise NotFound(missing)

@@ -32,34 +32,36 @@ RANGES = {"execution_date": DagRun.logical_date, "start_date": DagRun.start_date
 IDENTITY = ("dag_id", "dag_run_id")
 
 
-def _page(conditions: list, *, order_by: str, limit: int, offset: int,
+def _page(sess, conditions: list, *, order_by: str, limit: int, offset: int,
           fields: Iterable[str] | None = None, links: bool = True):
-    with session() as sess:
-        return paging.collection(
-            sess, select(DagRun).where(*conditions), key="dag_runs",
-            serialize=lambda run: only_fields(dag_run(run), fields, IDENTITY),
-            order_by=order_by, columns=ORDER_COLUMNS, primary_key=DagRun.id,
-            limit=limit, offset=offset, links=links)
+    return paging.collection(
+        sess, select(DagRun).where(*conditions), key="dag_runs",
+        serialize=lambda run: only_fields(dag_run(run), fields, IDENTITY),
+        order_by=order_by, columns=ORDER_COLUMNS, primary_key=DagRun.id,
+        limit=limit, offset=offset, links=links)
 
 
-def get_dag_runs(dag_id: str, limit: int, offset: int, order_by: str, state=None,
-                 fields=None, **date_ranges):
-    if dag_id != filters.WILDCARD:
-        with session() as sess:
-            lookups.dag(sess, dag_id)
+def get_dag_runs(dag_id: str, limit: int, offset: int, order_by: str, state=None, fields=None,
+                 **date_ranges):
+    """`date_ranges`: the `<field>_gte` / `<field>_lte` query parameters of RANGES' fields."""
     conditions = filters.where(filters.equals(DagRun.dag_id, dag_id),
                                filters.any_of(DagRun.state, state),
                                *filters.ranges(RANGES, date_ranges))
-    return _page(conditions, order_by=order_by, limit=limit, offset=offset, fields=fields)
+    with session() as sess:
+        if dag_id != filters.WILDCARD:
+            lookups.dag(sess, dag_id)
+        return _page(sess, conditions, order_by=order_by, limit=limit, offset=offset,
+                     fields=fields)
 
 
 def get_dag_runs_batch(body: dict):
     conditions = filters.where(filters.any_of(DagRun.dag_id, body.get("dag_ids")),
                                filters.any_of(DagRun.state, body.get("states")),
                                *filters.ranges(RANGES, body))
-    return _page(conditions, order_by=body.get("order_by", "id"),
-                 limit=body.get("page_limit", 100), offset=body.get("page_offset", 0),
-                 links=False)
+    with session() as sess:
+        return _page(sess, conditions, order_by=body.get("order_by", "id"),
+                     limit=body.get("page_limit", 100), offset=body.get("page_offset", 0),
+                     links=False)
 
 
 def get_dag_run(dag_id: str, dag_run_id: str, fields=None):
@@ -109,7 +111,7 @@ def post_dag_run(dag_id: str, body: dict):
 def _change(dag_id: str, dag_run_id: str, change) -> Any:
     """Apply `change(sess, run)` to the run if `If-Match` allows; answer the changed run."""
     with session() as sess:
-        run = lookups.dag_run(sess, dag_id, dag_run_id)
+        run = lookups.dag_run(sess, dag_id, dag_run_id, lock=True)
         resources.check_if_match(dag_run(run))
         change(sess, run)
         sess.flush()
@@ -128,7 +130,7 @@ def set_dag_run_note(dag_id: str, dag_run_id: str, body: dict):
 
 def delete_dag_run(dag_id: str, dag_run_id: str):
     with session() as sess:
-        run = lookups.dag_run(sess, dag_id, dag_run_id)
+        run = lookups.dag_run(sess, dag_id, dag_run_id, lock=True)
         resources.check_if_match(dag_run(run))
         sess.delete(run)  # the database cascades to task instances, their tries and XComs
         return resources.deleted()
@@ -136,13 +138,14 @@ def delete_dag_run(dag_id: str, dag_run_id: str):
 
 def clear_dag_run(dag_id: str, dag_run_id: str, body: dict):
     """Clear every task instance of the run and queue it again; a dry run lists them only."""
+    dry_run = body.get("dry_run", True)
     with session() as sess:
-        run = lookups.dag_run(sess, dag_id, dag_run_id)
+        run = lookups.dag_run(sess, dag_id, dag_run_id, lock=not dry_run)
         tis = list(sess.scalars(
             select(TaskInstance)
             .where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == dag_run_id)
             .order_by(TaskInstance.task_id, TaskInstance.map_index)))
-        if body.get("dry_run", True):
+        if dry_run:
             return resources.ok({"task_instances": [task_instance(ti, run.logical_date)
                                                     for ti in tis],
                                  "total_entries": len(tis)})

@@ -27,8 +27,8 @@ def get_event_logs(limit: int, offset: int, order_by: str, dag_id: str | None = 
                    event: str | None = None, owner: str | None = None, before: str | None = None,
                    after: str | None = None, included_events: list[str] | None = None,
                    excluded_events: list[str] | None = None):
-    before = filters.parse_datetime("before", before)
-    after = filters.parse_datetime("after", after)
+    until = filters.parse_datetime("before", before)  # both exclusive
+    since = filters.parse_datetime("after", after)
     stmt = select(EventLog).where(*filters.where(
         filters.equals(EventLog.dag_id, dag_id),
         filters.equals(EventLog.task_id, task_id),
@@ -37,8 +37,8 @@ def get_event_logs(limit: int, offset: int, order_by: str, dag_id: str | None = 
         filters.equals(EventLog.try_number, try_number),
         filters.equals(EventLog.event, event),
         filters.equals(EventLog.owner, owner),
-        None if before is None else EventLog.dttm < before,
-        None if after is None else EventLog.dttm > after,
+        None if until is None else EventLog.dttm < until,
+        None if since is None else EventLog.dttm > since,
         filters.any_of(EventLog.event, included_events),
         EventLog.event.not_in(excluded_events) if excluded_events else None))
     with session() as sess:

@@ -1,9 +1,61 @@
-"""Placeholder: being implemented."""
+"""XCom operations: the values task instances pushed, listed without them or read one by one.
+
+Values are stored as JSON. `stringify` (the default) answers a value as Python's `str()` renders
+it, as Airflow does; without it, the JSON value itself.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import and_, select
+
+from windsock.api import filters, lookups, paging, resources
+from windsock.api.problems import NotFound
+from windsock.api.representations import iso
+from windsock.db.engine import session
+from windsock.db.models import DagRun, XCom
+
+# The list's order is fixed: by DAG, then run, task, map index and key.
+ORDER = {"dag_id": XCom.dag_id}
+TIE_BREAKERS = (XCom.run_id, XCom.task_id, XCom.map_index, XCom.key)
+WITH_LOGICAL_DATE = select(XCom, DagRun.logical_date).join(
+    DagRun, and_(DagRun.dag_id == XCom.dag_id, DagRun.run_id == XCom.run_id))
 
 
-def get_xcom_entries(dag_id, dag_run_id, task_id, map_index, xcom_key, limit, offset, **_):
-    raise NotImplementedError
+def _item(xcom: XCom, logical_date) -> dict:
+    return {"key": xcom.key, "timestamp": iso(xcom.timestamp),
+            "execution_date": iso(logical_date), "map_index": xcom.map_index,
+            "task_id": xcom.task_id, "dag_id": xcom.dag_id, "run_id": xcom.run_id}
 
 
-def get_xcom_entry(dag_id, dag_run_id, task_id, xcom_key, map_index, deserialize, stringify, **_):
-    raise NotImplementedError
+def get_xcom_entries(dag_id: str, dag_run_id: str, task_id: str, limit: int, offset: int,
+                     map_index: int | None = None, xcom_key: str | None = None):
+    with session() as sess:
+        lookups.check_scope(sess, dag_id, dag_run_id, task_id)
+        conditions = filters.where(
+            filters.equals(XCom.dag_id, dag_id), filters.equals(XCom.run_id, dag_run_id),
+            filters.equals(XCom.task_id, task_id), filters.equals(XCom.map_index, map_index),
+            filters.equals(XCom.key, xcom_key))
+        return paging.collection(
+            sess, WITH_LOGICAL_DATE.where(*conditions), key="xcom_entries",
+            serialize=lambda row: _item(*row), order_by="dag_id", columns=ORDER,
+            primary_key=TIE_BREAKERS, limit=limit, offset=offset)
+
+
+def get_xcom_entry(dag_id: str, dag_run_id: str, task_id: str, xcom_key: str,
+                   map_index: int | None = None, deserialize: bool | None = None,
+                   stringify: bool | None = None):
+    # `deserialize` changes nothing: values are stored as JSON, so reading decodes them anyway.
+    with session() as sess:
+        row = sess.execute(WITH_LOGICAL_DATE.where(
+            XCom.dag_id == dag_id, XCom.run_id == dag_run_id, XCom.task_id == task_id,
+            XCom.map_index == (-1 if map_index is None else map_index),
+            XCom.key == xcom_key)).first()
+        if row is None:
+            lookups.task_instance(sess, dag_id, dag_run_id, task_id, map_index)
+            raise NotFound(f"Task instance {task_id!r} of run {dag_run_id!r} of DAG {dag_id!r} "
+                           f"has no XCom entry {xcom_key!r}.")
+    value = json.loads(row.XCom.value)
+    return resources.single({**_item(*row),
+                             "value": value if stringify is False else str(value)})

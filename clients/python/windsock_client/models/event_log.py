@@ -35,7 +35,7 @@ class EventLog(BaseModel):
     run_id: Optional[StrictStr] = Field(description="The DAG run the event concerns; `null` when it concerns none.", json_schema_extra={"examples": ["manual__2026-11-21T10:02:45+00:00"]})
     map_index: Optional[StrictInt] = Field(description="The map index of the task instance the event concerns (`-1` for an unmapped task); `null` when it concerns no task instance.")
     try_number: Optional[StrictInt] = Field(description="The try of the task instance the event concerns; `null` when it concerns no task instance.")
-    event: StrictStr = Field(description="What happened, as a short name such as `trigger`, `clear` or `paused`.", json_schema_extra={"examples": ["trigger"]})
+    event: StrictStr = Field(description="What happened. For a change made through the API, the operationId of the call (`post_dag_run`, `patch_dag`, `delete_variable`, ...); for a state change made by the scheduler, a name starting with `scheduler.`.", json_schema_extra={"examples": ["post_dag_run"]})
     execution_date: Optional[datetime] = Field(description="The logical date of the DAG run the event concerns; `null` when it concerns none.", json_schema_extra={"examples": ["2026-11-21T10:02:45Z"]})
     owner: Optional[StrictStr] = Field(description="The user who caused the event, or the component that did (such as the scheduler); `null` when unknown.", json_schema_extra={"examples": ["admin"]})
     extra: Optional[StrictStr] = Field(description="Further details of the event as free text, often a JSON document encoded in a string; `null` when there are none.", json_schema_extra={"examples": ["{\"conf\": {\"region\": \"eu-west-1\"}}"]})

@@ -1,0 +1,240 @@
+"""Every list operation costs a small, fixed number of SQL statements, whatever the page size and
+however many rows match (DESIGN.md section 7): no per-row lazy loads, no per-row lookups.
+
+Each list operation of the contract (a GET whose 200 answer has `total_entries`, and the POST
+`.../list` forms) has a case here that bulk-inserts 100 and then 1,000 matching rows; the
+statements one request sends are counted for both sizes and for two page sizes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, update
+
+from tests.api.helpers import API, operations, spec
+from tests.support.queries import statements
+from tests.support.seed import EPOCH, sample_dag
+from windsock.dags.serialization import dumps, serialize
+from windsock.db.engine import session
+from windsock.db.models import (Connection, Dag, DagRun, DagTag, DagWarning, EventLog,
+                                ImportError, Pool, SerializedDag, TaskInstance,
+                                TaskInstanceTry, Variable, XCom)
+
+MAX_STATEMENTS = 6
+SIZES = (100, 1000)
+LIMITS = (10, 100)
+DAG_ID, RUN_ID, TASK_ID = "bulk", "bulk_run", "bulk_task"
+
+
+def bulk(model, rows: list[dict[str, Any]]) -> None:
+    with session() as sess:
+        sess.execute(insert(model), rows)
+
+
+def dag_rows(start: int, stop: int) -> None:
+    """DAGs d0000, d0001, ... each with two tags."""
+    ids = [f"d{i:04d}" for i in range(start, stop)]
+    bulk(Dag, [{"dag_id": d, "fileloc": f"/dags/{d}.py", "file_token": d, "is_paused": False}
+               for d in ids])
+    bulk(DagTag, [{"dag_id": d, "name": tag} for d in ids for tag in ("a", "b")])
+
+
+def one_dag(with_run: bool = False, with_ti: bool = False) -> None:
+    data = serialize(sample_dag(DAG_ID))
+    bulk(Dag, [{"dag_id": DAG_ID, "fileloc": data["fileloc"], "file_token": DAG_ID}])
+    bulk(SerializedDag, [{"dag_id": DAG_ID, "data": dumps(data), "dag_hash": "x"}])
+    if with_run:
+        run_rows(DAG_ID, [RUN_ID], 0)
+    if with_ti:
+        bulk(TaskInstance, [ti_row(TASK_ID)])
+
+
+def run_rows(dag_id: str, run_ids: list[str], first: int) -> None:
+    bulk(DagRun, [{"dag_id": dag_id, "run_id": run_id, "state": "success", "run_type": "manual",
+                   "logical_date": EPOCH + timedelta(minutes=first + n)}
+                  for n, run_id in enumerate(run_ids)])
+
+
+def ti_row(task_id: str, **fields) -> dict[str, Any]:
+    return {"dag_id": DAG_ID, "run_id": RUN_ID, "task_id": task_id, "map_index": -1,
+            "state": "success", "pool": "default_pool", "try_number": 1, **fields}
+
+
+# Seeders: seed(start, stop) makes rows start..stop-1 exist (start 0 also adds their parents).
+
+
+def seed_variables(start: int, stop: int) -> None:
+    bulk(Variable, [{"key": f"v{i:04d}", "val": "x"} for i in range(start, stop)])
+
+
+def seed_connections(start: int, stop: int) -> None:
+    bulk(Connection, [{"conn_id": f"c{i:04d}", "conn_type": "http"} for i in range(start, stop)])
+
+
+def seed_pools(start: int, stop: int) -> None:
+    bulk(Pool, [{"pool": f"p{i:04d}", "slots": 4, "include_deferred": False}
+                for i in range(start, stop)])
+
+
+def seed_tasks(start: int, stop: int) -> None:
+    if start == 0:
+        one_dag()
+    data = serialize(sample_dag(DAG_ID))
+    task = {**data["tasks"][0], "upstream_task_ids": [], "downstream_task_ids": []}
+    data["tasks"] = [{**task, "task_id": f"t{i:04d}"} for i in range(stop)]
+    with session() as sess:
+        sess.execute(update(SerializedDag).values(data=dumps(data)))
+
+
+def seed_dag_runs(start: int, stop: int) -> None:
+    if start == 0:
+        one_dag()
+    run_rows(DAG_ID, [f"r{i:04d}" for i in range(start, stop)], start)
+
+
+def seed_dag_stats(start: int, stop: int) -> None:
+    dag_rows(start, stop)
+    bulk(DagRun, [{"dag_id": f"d{i:04d}", "run_id": "r", "state": "success",
+                   "run_type": "manual", "logical_date": EPOCH} for i in range(start, stop)])
+
+
+def seed_dag_warnings(start: int, stop: int) -> None:
+    dag_rows(start, stop)
+    bulk(DagWarning, [{"dag_id": f"d{i:04d}", "warning_type": "non-existent pool",
+                       "message": "pool 'x' does not exist"} for i in range(start, stop)])
+
+
+def seed_task_instances(start: int, stop: int) -> None:
+    if start == 0:
+        one_dag(with_run=True)
+    bulk(TaskInstance, [ti_row(f"t{i:04d}", duration=float(i)) for i in range(start, stop)])
+
+
+def seed_tries(start: int, stop: int) -> None:
+    if start == 0:
+        one_dag(with_run=True, with_ti=True)
+    bulk(TaskInstanceTry, [{**ti_row(TASK_ID), "try_number": n, "state": "failed"}
+                           for n in range(start + 1, stop + 1)])
+    with session() as sess:
+        sess.execute(update(TaskInstance).values(try_number=stop + 1, state="running"))
+
+
+def seed_xcoms(start: int, stop: int) -> None:
+    if start == 0:
+        one_dag(with_run=True, with_ti=True)
+    bulk(XCom, [{"dag_id": DAG_ID, "run_id": RUN_ID, "task_id": TASK_ID, "map_index": -1,
+                 "key": f"k{i:04d}", "value": json.dumps(i)} for i in range(start, stop)])
+
+
+def seed_event_logs(start: int, stop: int) -> None:
+    bulk(EventLog, [{"event": "trigger", "dag_id": DAG_ID, "owner": "admin",
+                     "extra": "{}"} for _ in range(start, stop)])
+
+
+def seed_import_errors(start: int, stop: int) -> None:
+    bulk(ImportError, [{"filename": f"/dags/broken_{i:04d}.py", "stack_trace": "Traceback"}
+                       for i in range(start, stop)])
+
+
+@dataclass(frozen=True)
+class Case:
+    seed: Callable[[int, int], None]
+    method: str
+    url: str
+    key: str  # the collection's field in the answer
+    paged: bool = True  # takes a page size (`limit`, or `page_limit` in a form)
+    query: Callable[[int], dict[str, Any]] = lambda rows: {}  # extra query parameters
+
+    def request(self, client, limit: int, rows: int):
+        if self.method == "POST":
+            return client.post(self.url, json={"page_limit": limit})
+        params = {**self.query(rows), **({"limit": limit} if self.paged else {})}
+        return client.get(self.url, params=params)
+
+
+TI_PATH = f"{API}/dags/{DAG_ID}/dagRuns/{RUN_ID}/taskInstances"
+CASES = {
+    "get_variables": Case(seed_variables, "GET", f"{API}/variables", "variables"),
+    "get_connections": Case(seed_connections, "GET", f"{API}/connections", "connections"),
+    "get_pools": Case(seed_pools, "GET", f"{API}/pools", "pools"),
+    "get_dags": Case(dag_rows, "GET", f"{API}/dags", "dags"),
+    "get_tasks": Case(seed_tasks, "GET", f"{API}/dags/{DAG_ID}/tasks", "tasks", paged=False),
+    "get_dag_stats": Case(seed_dag_stats, "GET", f"{API}/dagStats", "dags", paged=False,
+                          query=lambda rows: {"dag_ids": ",".join(f"d{i:04d}"
+                                                                  for i in range(rows))}),
+    "get_dag_warnings": Case(seed_dag_warnings, "GET", f"{API}/dagWarnings", "dag_warnings"),
+    "get_dag_runs": Case(seed_dag_runs, "GET", f"{API}/dags/{DAG_ID}/dagRuns", "dag_runs"),
+    "get_dag_runs_batch": Case(seed_dag_runs, "POST", f"{API}/dags/~/dagRuns/list",
+                               "dag_runs"),
+    "get_task_instances": Case(seed_task_instances, "GET", TI_PATH, "task_instances",
+                               query=lambda rows: {"order_by": "-duration"}),
+    "get_task_instances_batch": Case(seed_task_instances, "POST",
+                                     f"{API}/dags/~/dagRuns/~/taskInstances/list",
+                                     "task_instances"),
+    "get_task_instance_tries": Case(seed_tries, "GET", f"{TI_PATH}/{TASK_ID}/tries",
+                                    "task_instances"),
+    "get_xcom_entries": Case(seed_xcoms, "GET", f"{TI_PATH}/{TASK_ID}/xcomEntries",
+                             "xcom_entries"),
+    "get_event_logs": Case(seed_event_logs, "GET", f"{API}/eventLogs", "event_logs"),
+    "get_import_errors": Case(seed_import_errors, "GET", f"{API}/importErrors",
+                              "import_errors"),
+}
+
+
+SPEC = spec()
+
+
+def _resolve(node: dict) -> dict:
+    while "$ref" in node:
+        target = SPEC
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def list_operations() -> set[str]:
+    """The operations of the contract that answer a collection."""
+    found = set()
+    for operation_id, method, path, operation in operations():
+        if method == "POST" and path.endswith("/list"):
+            found.add(operation_id)
+            continue
+        answer = _resolve(operation["responses"].get("200", {}))
+        schema = answer.get("content", {}).get("application/json", {}).get("schema")
+        if method == "GET" and schema and "total_entries" in _resolve(schema).get(
+                "properties", {}):
+            found.add(operation_id)
+    return found
+
+
+def test_every_list_operation_has_a_case():
+    assert list_operations() == set(CASES)
+
+
+def count(client, case: Case, limit: int, rows: int) -> int:
+    with statements() as sent:
+        response = case.request(client, limit, rows)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total_entries"] >= rows
+    assert len(body[case.key]) == (min(limit, rows) if case.paged else rows)
+    return len(sent)
+
+
+@pytest.mark.parametrize("operation_id", sorted(CASES))
+def test_a_list_costs_a_fixed_number_of_statements(client, operation_id):
+    case = CASES[operation_id]
+    case.seed(0, SIZES[0])
+    case.request(client, LIMITS[0], SIZES[0])  # warm up: the login is remembered after it
+    counts = {(SIZES[0], limit): count(client, case, limit, SIZES[0]) for limit in LIMITS}
+    case.seed(SIZES[0], SIZES[1])
+    counts |= {(SIZES[1], limit): count(client, case, limit, SIZES[1]) for limit in LIMITS}
+    assert len(set(counts.values())) == 1, counts
+    assert max(counts.values()) <= MAX_STATEMENTS, counts
