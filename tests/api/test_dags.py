@@ -376,7 +376,8 @@ def detailed_dag() -> DAG:
              catchup=True, doc_md="# Detailed\nAll of it.", tags=["x"], owner="ops",
              dagrun_timeout=timedelta(hours=2, microseconds=5), is_paused_upon_creation=True,
              max_active_tasks=4, max_active_runs=1,
-             params={"region": "eu", "rows": Param(type="integer", description="How many")}) as dag:
+             params={"region": "eu",
+                     "rows": Param(type="integer", description="How many")}) as dag:
         @task(retries=3, retry_delay=timedelta(days=1, seconds=30),
               execution_timeout=timedelta(minutes=10), priority_weight=5, pool="warehouse",
               pool_slots=2, queue="io", owner="alice", doc_md="Pulls.")

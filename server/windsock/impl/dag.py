@@ -205,8 +205,9 @@ def delete_dag(dag_id: str):
         active = sess.scalar(select(func.count()).select_from(TaskInstance).where(
             TaskInstance.dag_id == dag_id, TaskInstance.state.in_(ACTIVE_TI_STATES)))
         if active:
-            raise Conflict(f"DAG {dag_id!r} has {active} task instance(s) queued or running; "
-                           "wait for them to finish, or mark them failed, then delete it.")
+            raise Conflict(f"DAG {dag_id!r} cannot be deleted while its task instances are "
+                           f"queued or running ({active} now); wait for them to finish or mark "
+                           "them failed.")
         # Runs, task instances, XComs, tags, structure and warnings go by ON DELETE CASCADE.
         sess.delete(dag)
         sess.flush()

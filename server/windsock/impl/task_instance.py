@@ -162,6 +162,17 @@ def get_task_instance_try_details(dag_id: str, dag_run_id: str, task_id: str,
 # Logs
 
 
+def _offset(key: logs.TryKey, token: str | None) -> int:
+    """Where to start reading: the offset in `token`, or the beginning without one."""
+    if token is None:
+        return 0
+    try:
+        return logs.decode_token(key, token)
+    except ValueError:
+        raise BadRequest("'token' is not a continuation token issued for this try of this "
+                         "task instance's log.") from None
+
+
 def get_log(dag_id: str, dag_run_id: str, task_id: str, task_try_number: int,
             full_content: bool | None = None, map_index: int | None = None,
             token: str | None = None):
@@ -171,17 +182,13 @@ def get_log(dag_id: str, dag_run_id: str, task_id: str, task_try_number: int,
     if task_try_number > ti.try_number:
         raise _no_try(ti, task_try_number)
     key = (dag_id, dag_run_id, task_id, ti.map_index, task_try_number)
-    offset = 0
-    if token is not None and not full_content:
-        try:
-            offset = logs.decode_token(key, token)
-        except ValueError:
-            raise BadRequest("'token' is not a continuation token issued for this try of "
-                             "this task instance's log.") from None
-    page_bytes = None if full_content else config.get_int("api", "log_page_bytes")
+    path = logs.log_path(dag_id, dag_run_id, task_id, task_try_number)
     try:
-        text, end = logs.read(logs.log_path(dag_id, dag_run_id, task_id, task_try_number),
-                              offset, page_bytes)
+        if full_content:
+            text, end = logs.read(path, 0, None)
+        else:
+            text, end = logs.read(path, _offset(key, token),
+                                  config.get_int("api", "log_page_bytes"))
     except ValueError:
         raise BadRequest("'token' points past the end of this log; start again without "
                          "it.") from None

@@ -70,7 +70,7 @@ def trigger_rule_unmet(rule: str, upstream: Upstream) -> str | None:
     if upstream.total == 0 or met(upstream):
         return None
     return (f"Task's trigger rule {rule!r} requires {requirement}, but of its "
-            f"{upstream.total} upstream task(s) {upstream.describe()}.")
+            f"{upstream.total} upstream task(s), {upstream.describe()}.")
 
 
 def _upstream(sess: Session, ti: TaskInstance, task: Mapping[str, Any]) -> Upstream:
