@@ -63,8 +63,7 @@ def serialize(dag: DAG) -> dict[str, Any]:
         "owners": dag.owners,
         "tags": dag.tags,
         "schedule": dag.schedule.wire() if dag.schedule else None,
-        "timetable_description": dag.schedule.description() if dag.schedule else "Never, "
-                                "external triggers only",
+        "timetable_description": dag.schedule.description() if dag.schedule else None,
         "start_date": _iso(dag.start_date),
         "end_date": _iso(dag.end_date),
         "catchup": dag.catchup,
