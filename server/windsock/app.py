@@ -43,8 +43,9 @@ class TagResolver(Resolver):
         """The controller function; mutating operations also leave an event log row."""
         resolution = super().resolve(operation)
         if audit.is_audited(operation.method, operation.operation_id):
-            return Resolution(audit.audited(operation.operation_id, resolution.function),
-                              resolution.operation_id)
+            function = audit.audited(operation.operation_id, resolution.function,
+                                     audit.dry_run_default(operation._operation))
+            return Resolution(function, resolution.operation_id)
         return resolution
 
 

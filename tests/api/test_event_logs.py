@@ -7,7 +7,7 @@ import pytest
 
 from tests.api.helpers import API, VARIABLES, assert_problem
 from tests.support import queries
-from tests.support.seed import EPOCH, add_dag, sample_dag
+from tests.support.seed import EPOCH, add_dag, add_run, sample_dag
 from windsock.db.engine import session
 from windsock.db.models import EventLog
 
@@ -170,3 +170,20 @@ def test_failed_and_read_only_calls_leave_no_entry(client, migrated):
     assert client.patch(VARIABLES.url("missing"), json={"value": "x"}).status_code == 404
     assert client.get(f"{API}/dags").status_code == 200
     assert client.get(LOGS).json() == {"event_logs": [], "total_entries": 0}
+
+
+def test_dry_runs_leave_no_entry_and_real_changes_do(client, migrated):
+    dag = sample_dag()
+    add_dag(dag)
+    add_run(dag, "r1", states={"extract": "failed"})
+    base = f"{API}/dags/{dag.dag_id}"
+    assert client.post(f"{base}/clearTaskInstances", json={}).status_code == 200  # dry by default
+    assert client.post(f"{base}/dagRuns/r1/clear", json={"dry_run": True}).status_code == 200
+    assert client.patch(f"{base}/dagRuns/r1/taskInstances/extract",
+                        json={"new_state": "success", "dry_run": True}).status_code == 200
+    assert events(client.get(LOGS)) == []
+    assert client.patch(f"{base}/dagRuns/r1/taskInstances/extract",
+                        json={"new_state": "success"}).status_code == 200  # not dry by default
+    assert client.post(f"{base}/clearTaskInstances",
+                       json={"dry_run": False, "only_failed": False}).status_code == 200
+    assert events(client.get(LOGS)) == ["patch_task_instance", "post_clear_task_instances"]

@@ -56,13 +56,19 @@ def record(event: str, owner: str | None, path_params: dict[str, Any],
         sess.add(row)
 
 
-def audited(operation_id: str, function: Callable) -> Callable:
-    """`function`, recording an event log row whenever it succeeds."""
+def audited(operation_id: str, function: Callable, dry_run_default: bool | None) -> Callable:
+    """`function`, recording an event log row whenever it succeeds and changed something: a
+    call whose body asks for a dry run (or leaves `dry_run` at a true default) changes nothing."""
+
+    def is_dry_run(body: Any) -> bool:
+        if dry_run_default is None or not isinstance(body, dict):
+            return False
+        return bool(body.get("dry_run", dry_run_default))
 
     @functools.wraps(function)
     def call(*args, **kwargs):
         result = function(*args, **kwargs)
-        if _status(result) < 400:
+        if _status(result) < 400 and not is_dry_run(kwargs.get("body")):
             try:
                 record(operation_id, _owner(), kwargs, kwargs.get("body"))
             except Exception:  # the change itself is committed; say so loudly and go on
@@ -74,3 +80,11 @@ def audited(operation_id: str, function: Callable) -> Callable:
 
 def is_audited(method: str, operation_id: str) -> bool:
     return method.lower() in MUTATING_METHODS and operation_id not in READ_ONLY_OPERATIONS
+
+
+def dry_run_default(operation: dict) -> bool | None:
+    """The default of the operation's `dry_run` body field; None when it has no such field."""
+    content = operation.get("requestBody", {}).get("content", {})
+    schema = content.get("application/json", {}).get("schema", {})
+    field = schema.get("properties", {}).get("dry_run")
+    return None if field is None else bool(field.get("default", False))

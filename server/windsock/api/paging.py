@@ -15,11 +15,12 @@ from windsock.api.problems import BadRequest
 from windsock.api.resources import Response, ok
 
 
-def _check_limit(limit: int) -> None:
+def _check_limit(limit: int, prefix: str) -> None:
     maximum = config.get_int("api", "maximum_page_limit")
     if limit > maximum:
-        raise BadRequest(f"'limit' must be at most {maximum} (the configured "
-                         "[api] maximum_page_limit); page through larger results with 'offset'.")
+        raise BadRequest(f"'{prefix}limit' must be at most {maximum} (the configured "
+                         f"[api] maximum_page_limit); page through larger results with "
+                         f"'{prefix}offset'.")
 
 
 def _ordering(order_by: str, columns: Mapping[str, ColumnElement],
@@ -68,7 +69,7 @@ def collection(
     Ties in `order_by` are broken by `primary_key` (several columns for a composite key).
     Costs two queries whatever the page or table size: one COUNT, one page.
     """
-    _check_limit(limit)
+    _check_limit(limit, "" if links else "page_")  # the list forms say page_limit
     ordering = _ordering(order_by, columns, primary_key)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     page = stmt.order_by(*ordering).limit(limit).offset(offset)

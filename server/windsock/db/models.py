@@ -185,6 +185,7 @@ class DagRun(Base):
         UniqueConstraint("dag_id", "run_id", name="dag_run_dag_id_run_id_key"),
         UniqueConstraint("dag_id", "logical_date", name="dag_run_dag_id_logical_date_key"),
         Index("idx_dag_run_dag_id_state", "dag_id", "state"),
+        Index("idx_dag_run_run_id", "run_id"),  # runs named under the `~` DAG wildcard
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

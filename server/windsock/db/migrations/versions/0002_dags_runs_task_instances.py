@@ -112,6 +112,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('dag_run', schema=None) as batch_op:
         batch_op.create_index('idx_dag_run_dag_id_state', ['dag_id', 'state'], unique=False)
+        batch_op.create_index('idx_dag_run_run_id', ['run_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_dag_run_end_date'), ['end_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_dag_run_logical_date'), ['logical_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_dag_run_start_date'), ['start_date'], unique=False)
