@@ -63,7 +63,7 @@ def seed_examples() -> None:
     from datetime import datetime, timezone
 
     from windsock.db.engine import session
-    from windsock.db.models import DagCode, EventLog, ImportError
+    from windsock.db.models import EventLog, ImportError
 
     from tests.support.seed import add_dag, add_run, add_xcom, sample_dag
 
