@@ -62,7 +62,8 @@ def delete_created_rows() -> None:
     with session() as sess:
         for model in (models.XCom, models.TaskInstanceTry, models.TaskInstance, models.DagRun,
                       models.EventLog, models.DagWarning, models.SerializedDag, models.DagTag,
-                      models.Dag, models.DagCode, models.ImportError, models.DagParsingRequest):
+                      models.Dag, models.DagCode, models.ImportError, models.DagParsingRequest,
+                      models.Job):
             sess.execute(delete(model))
         sess.execute(delete(Variable))
         sess.execute(delete(Connection))

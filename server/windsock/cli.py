@@ -6,7 +6,6 @@ import argparse
 import logging
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Callable
 
@@ -79,7 +78,28 @@ def _dags_reserialize(_args: argparse.Namespace) -> None:
     print(DagProcessor().run_pass(force=True))
 
 
+def _scheduler(_args: argparse.Namespace) -> None:
+    from windsock.scheduler.executors import executor_for
+    from windsock.scheduler.loop import Scheduler
+
+    migrate.check_current()
+    scheduler = Scheduler(executor_for(config.get("core", "executor")))
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: scheduler.stop())
+    scheduler.run()
+
+
+def _tasks_run(args: argparse.Namespace) -> None:
+    from windsock.scheduler.executors import TaskKey
+    from windsock.scheduler.runner import run_task
+
+    migrate.check_current()
+    sys.exit(run_task(TaskKey(args.dag_id, args.run_id, args.task_id, args.map_index)))
+
+
 def _standalone(args: argparse.Namespace) -> None:
+    from windsock.supervisor import run_children
+
     os.environ.setdefault(f"{config.ENV_PREFIX}CORE__LOAD_EXAMPLES", "True")
     _db_migrate(args)
     login = _admin_login()
@@ -93,13 +113,8 @@ Windsock is starting.
   Swagger UI: {base}/api/v1/ui/
   Login:      {login}
 """, flush=True)
-    # The DAG processor keeps parsing in its own process while the server runs.
-    processor = subprocess.Popen([sys.executable, "-m", "windsock.cli", "dag-processor"])
-    try:
-        _serve(host, port, config.get_int("api", "workers"))
-    finally:
-        processor.terminate()
-        processor.wait(timeout=30)
+    sys.exit(run_children({"API server": ["api-server"], "scheduler": ["scheduler"],
+                           "DAG processor": ["dag-processor"]}))
 
 
 def _config_get_value(args: argparse.Namespace) -> None:
@@ -145,9 +160,22 @@ def _parser() -> argparse.ArgumentParser:
     command(dags, "reserialize", _dags_reserialize,
             "Parse every DAG file now, changed or not, and store the results.")
 
+    command(groups, "scheduler", _scheduler,
+            "Run the scheduler: create and start DAG runs and run their task instances with the "
+            "[core] executor, until SIGINT or SIGTERM.")
+    tasks = groups.add_parser("tasks", help="Run task instances.").add_subparsers(
+        dest="tasks_command", required=True)
+    run = command(tasks, "run", _tasks_run,
+                  "Run one try of a queued task instance (what the executor starts); exit code "
+                  "0 when it succeeded or was not queued, 1 otherwise.")
+    for name in ("dag_id", "task_id", "run_id"):
+        run.add_argument(name)
+    run.add_argument("--map-index", type=int, default=-1)
+
     command(groups, "standalone", _standalone,
-            "Migrate, create an admin user, load the DAGs (and the examples) and run the server "
-            "(for trying Windsock out).")
+            "Migrate, create an admin user, load the DAGs (and the examples), then run the API "
+            "server, the scheduler and the DAG processor until SIGINT or SIGTERM (for trying "
+            "Windsock out).")
 
     cfg = groups.add_parser("config", help="Read the configuration.").add_subparsers(
         dest="config_command", required=True)

@@ -34,10 +34,23 @@ OPTIONS: tuple[Option, ...] = (
            "Whether the example DAGs shipped with Windsock are loaded besides the DAGs folder."),
     Option("core", "dags_are_paused_at_creation", "True",
            "Whether a DAG seen for the first time starts paused (a DAG can override it)."),
+    Option("core", "parallelism", "32",
+           "Most task instances queued or running at once, over every DAG and pool."),
+    Option("core", "executor", "local",
+           "How task instances are run: `local` runs each in a child process of the scheduler."),
     Option("dag_processor", "file_parsing_timeout", "50",
            "Seconds a DAG file may take to import before it is stopped and an import error."),
     Option("dag_processor", "refresh_interval", "30",
            "Seconds between two scans of the DAGs folder by `windsock dag-processor`."),
+    Option("scheduler", "loop_interval", "1",
+           "Seconds between two rounds of the scheduler."),
+    Option("scheduler", "health_check_threshold", "30",
+           "Seconds after its last heartbeat a scheduler still counts as healthy in GET /health."),
+    Option("scheduler", "task_heartbeat_interval", "2",
+           "Seconds between two heartbeats of a running task instance."),
+    Option("scheduler", "task_heartbeat_timeout", "30",
+           "Seconds without a heartbeat after which a running task instance is taken as dead "
+           "(failed, or up for retry when it has tries left)."),
     Option("logging", "base_log_folder", "{WINDSOCK_HOME}/logs",
            "Folder of the task logs, one file per task instance try."),
     Option("database", "sql_alchemy_conn", "sqlite:///{WINDSOCK_HOME}/windsock.db",
@@ -137,6 +150,14 @@ def get_int(section: str, key: str) -> int:
         return int(value)
     except ValueError:
         raise ConfigError(f"[{section}] {key} must be a whole number, not {value!r}.") from None
+
+
+def get_float(section: str, key: str) -> float:
+    value = get(section, key)
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"[{section}] {key} must be a number, not {value!r}.") from None
 
 
 def get_bool(section: str, key: str) -> bool:

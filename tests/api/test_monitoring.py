@@ -1,9 +1,33 @@
 """Monitoring: GET /health (no authentication) and GET /version."""
 
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
 import windsock
 from tests.api.helpers import API, assert_problem
+from windsock.db.engine import session
+from windsock.db.models import Job
 
 SCHEDULER_NEVER_RAN = {"status": "unhealthy", "latest_scheduler_heartbeat": None}
+THRESHOLD = 30  # [scheduler] health_check_threshold's default
+
+
+def add_scheduler_job(seconds_ago: float, state: str = "running") -> datetime:
+    """A scheduler job whose latest heartbeat was `seconds_ago`; that heartbeat."""
+    beat = datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)
+    with session() as sess:
+        sess.add(Job(job_type="scheduler", state=state, hostname="here", pid=1,
+                     start_date=beat - timedelta(hours=1), latest_heartbeat=beat))
+    return beat
+
+
+def scheduler_health(client) -> tuple[str, datetime | None]:
+    response = client.get(f"{API}/health", auth=None)
+    assert response.status_code == 200
+    scheduler = response.json()["scheduler"]
+    beat = scheduler["latest_scheduler_heartbeat"]
+    return scheduler["status"], beat and datetime.fromisoformat(beat)
 
 
 def test_health_needs_no_credentials_and_reports_a_healthy_database(client):
@@ -12,6 +36,29 @@ def test_health_needs_no_credentials_and_reports_a_healthy_database(client):
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {"metadatabase": {"status": "healthy"},
                                "scheduler": SCHEDULER_NEVER_RAN}
+
+
+def test_scheduler_is_healthy_while_its_newest_heartbeat_is_within_the_threshold(client):
+    add_scheduler_job(seconds_ago=THRESHOLD * 3)  # an older scheduler, long gone
+    beat = add_scheduler_job(seconds_ago=THRESHOLD - 5)
+    assert scheduler_health(client) == ("healthy", beat)
+
+
+@pytest.mark.parametrize("state", ["running", "success"])
+def test_scheduler_is_unhealthy_when_its_newest_heartbeat_is_stale(client, state):
+    beat = add_scheduler_job(seconds_ago=THRESHOLD + 5, state=state)
+    assert scheduler_health(client) == ("unhealthy", beat)
+
+
+def test_a_scheduler_that_ended_is_unhealthy_even_with_a_recent_heartbeat(client):
+    beat = add_scheduler_job(seconds_ago=1, state="success")
+    assert scheduler_health(client) == ("unhealthy", beat)
+
+
+def test_the_threshold_is_configurable(client, monkeypatch):
+    beat = add_scheduler_job(seconds_ago=THRESHOLD + 5)
+    monkeypatch.setenv("WINDSOCK__SCHEDULER__HEALTH_CHECK_THRESHOLD", str(THRESHOLD + 60))
+    assert scheduler_health(client) == ("healthy", beat)
 
 
 def test_health_ignores_wrong_credentials(client):

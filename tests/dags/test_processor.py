@@ -234,7 +234,7 @@ def test_the_examples_load_cleanly(dags_folder, processor, monkeypatch):
     branch = {t["task_id"]: t for t in serialized("example_branch")["tasks"]}
     assert branch["choose_path"]["class_name"] == "BranchTask"
     assert branch["join"]["trigger_rule"] == "none_failed_min_one_success"
-    assert branch["cleanup"]["trigger_rule"] == "always"
+    assert branch["cleanup"]["trigger_rule"] == "all_done"
     assert serialized("example_branch")["params"]["mode"]["schema"]["enum"] == ["fast", "thorough"]
 
 

@@ -5,12 +5,19 @@ The server process uses the same database as the test process (`windsock_env`), 
 `clean_database` fixture of tests/conftest.py removes, after each test, what the SDKs created
 through the server -- and the parsed DAGs and import errors with it. That is why `parsed_dags`
 is function-scoped: it parses the (session-wide) DAGs folder again for each test that asks.
+
+The run tests add a real `windsock scheduler` (module-scoped `scheduler`: started for the tests
+of one module that ask for it, stopped with SIGTERM after them, when it must exit 0) and the
+DAG files of tests/e2e/run_dags, parsed with the example DAGs for each test (`run_dags`).
+`live_scheduler` waits, after each test, until the runs it started are over, so that
+`clean_database` does not delete rows from under running tasks.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -20,6 +27,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.scheduler import (
+    FAST_SETTINGS,
+    SchedulerProcess,
+    active_work,
+    database_state,
+    scheduler_process,
+    wait_for,
+)
 from tests.support.server import api_server
 
 
@@ -128,3 +143,86 @@ def parsed_dags(migrated, dags_folder) -> DagsFolder:
     """
     reserialize(migrated, dags_folder)
     return dags_folder
+
+
+# --- running DAGs: a real scheduler ----------------------------------------------------------------
+
+RUN_DAGS = Path(__file__).resolve().parent / "run_dags"
+EXAMPLE_DAG_IDS = ("example_branch", "example_shell", "example_xcom_chain")
+SETTLE_TIMEOUT = 60  # seconds the runs a test started may take to finish after it
+
+
+@dataclass(frozen=True)
+class RunDags:
+    """The DAGs the run tests trigger: the files of tests/e2e/run_dags and the examples."""
+
+    path: Path
+    dag_ids: tuple[str, ...]
+
+
+@pytest.fixture(scope="session")
+def run_dags_folder(tmp_path_factory) -> Path:
+    """A copy of tests/e2e/run_dags (the DAG files the run tests trigger)."""
+    path = tmp_path_factory.mktemp("run_dags")
+    for source in sorted(RUN_DAGS.glob("*.py")):
+        shutil.copy(source, path / source.name)
+    return path.resolve()
+
+
+def reserialize_with_examples(env: dict[str, str], folder: Path) -> str:
+    """`windsock dags reserialize` of `folder` and the example DAGs; its summary line. Fails on
+    any import error unless the folder is the SDK tests' one (which holds a broken file)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "windsock.cli", "dags", "reserialize"],
+        env={**os.environ, **env, "WINDSOCK__CORE__DAGS_FOLDER": str(folder),
+             "WINDSOCK__CORE__LOAD_EXAMPLES": "True"},
+        capture_output=True, text=True, timeout=120)
+    report = textwrap.indent(f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}", "  ")
+    assert proc.returncode == 0, f"windsock dags reserialize exited with {proc.returncode}\n{report}"
+    return proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+
+
+@pytest.fixture
+def run_dags(migrated, run_dags_folder) -> RunDags:
+    """tests/e2e/run_dags and the example DAGs, parsed into the database (for each test, since
+    `clean_database` deletes them after each)."""
+    files = sorted(run_dags_folder.glob("*.py"))
+    summary = reserialize_with_examples(migrated, run_dags_folder)
+    expected = len(files) + len(EXAMPLE_DAG_IDS)
+    assert re.fullmatch(rf"Parsed {expected} files in \d+\.\d s: {expected} DAGs, "
+                        r"0 import errors", summary), summary
+    return RunDags(path=run_dags_folder,
+                   dag_ids=tuple(sorted([f.stem for f in files] + list(EXAMPLE_DAG_IDS))))
+
+
+def scheduler_env(env: dict[str, str], dags_folder: Path, **settings: str) -> dict[str, str]:
+    """The environment of a test scheduler: the test home and database, fast settings."""
+    return {**env, **FAST_SETTINGS, "WINDSOCK__CORE__DAGS_FOLDER": str(dags_folder),
+            "WINDSOCK__CORE__LOAD_EXAMPLES": "True", **settings}
+
+
+@pytest.fixture(scope="module")
+def scheduler(migrated, run_dags_folder, tmp_path_factory) -> Iterator[SchedulerProcess]:
+    """A real `windsock scheduler` on the test database, for the tests of one module; stopped
+    with SIGTERM at the end, when it must exit 0."""
+    log_file = tmp_path_factory.mktemp("scheduler") / "scheduler.log"
+    with scheduler_process(scheduler_env(migrated, run_dags_folder), log_file) as proc:
+        yield proc
+
+
+def settle(scheduler: SchedulerProcess, timeout: float = SETTLE_TIMEOUT) -> None:
+    """Wait until no run is queued or running and no task instance is queued, running or
+    restarting, so that `clean_database` does not pull rows from under running tasks; and
+    check that the scheduler is still alive."""
+    wait_for(lambda: not active_work(), timeout, "the runs of the test to finish",
+             lambda: f"{active_work()}\n{database_state()}\n{scheduler.describe()}")
+    scheduler.assert_alive()
+
+
+@pytest.fixture
+def live_scheduler(scheduler, run_dags) -> Iterator[SchedulerProcess]:
+    """The module's scheduler, alive, with the run DAGs parsed; after the test, the runs it
+    started have finished (and the scheduler is still alive)."""
+    scheduler.assert_alive()
+    yield scheduler
+    settle(scheduler)

@@ -6,14 +6,17 @@ import base64
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from tests.support.ports import free_port
+from tests.support.scheduler import process_alive
 from windsock.db.migrate import head_revision
 
 
@@ -57,7 +60,7 @@ def test_config_get_value_honours_environment_overrides(fresh_env):
     assert unknown.returncode != 0 and "Unknown option" in unknown.stderr
 
 
-def test_standalone_loads_the_examples_and_prints_urls_and_a_working_admin_login(fresh_env):
+def test_standalone_runs_server_scheduler_and_processor_until_sigterm(fresh_env):
     port = free_port()
     fresh_env["WINDSOCK__API__PORT"] = str(port)
     fresh_env["WINDSOCK__DAG_PROCESSOR__REFRESH_INTERVAL"] = "1"
@@ -100,6 +103,54 @@ def test_standalone_loads_the_examples_and_prints_urls_and_a_working_admin_login
             except OSError:
                 assert time.monotonic() < deadline + 30, "the new DAG file was never parsed"
                 time.sleep(0.5)
-    finally:
+        # The scheduler runs too, and reports to GET /health.
+        health = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/health")
+        while True:
+            with urllib.request.urlopen(health, timeout=2) as response:
+                if json.load(response)["scheduler"]["status"] == "healthy":
+                    break
+            assert time.monotonic() < deadline + 30, "the scheduler never became healthy"
+            time.sleep(0.5)
+        children = child_processes(proc.pid)
+        assert sorted(command for command in children.values()) == [
+            "api-server", "dag-processor", "scheduler"]
+        # SIGTERM stops the three children, then standalone itself.
         proc.terminate()
-        proc.wait(timeout=15)
+        assert proc.wait(timeout=60) == 0
+        assert [pid for pid in children if process_alive(pid)] == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_standalone_stops_everything_when_one_of_its_processes_dies(fresh_env):
+    fresh_env["WINDSOCK__API__PORT"] = str(free_port())
+    proc = subprocess.Popen([sys.executable, "-m", "windsock.cli", "standalone"], env=fresh_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(children := child_processes(proc.pid)) < 3:
+            assert time.monotonic() < deadline and proc.poll() is None, children
+            time.sleep(0.2)
+        scheduler = next(pid for pid, command in children.items() if command == "scheduler")
+        os.kill(scheduler, signal.SIGKILL)
+        assert proc.wait(timeout=60) == 1
+        assert [pid for pid in children if process_alive(pid)] == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def child_processes(pid: int) -> dict[int, str]:
+    """The child processes of `pid`: the `windsock` command each runs, by process id."""
+    children = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                argv = (proc / "cmdline").read_text().split("\0")
+                children[int(proc.name)] = argv[argv.index("windsock.cli") + 1]
+        except (OSError, ValueError):  # gone meanwhile, or not a windsock command
+            continue
+    return children

@@ -2,8 +2,10 @@
 
 `go test` runs in clients/go with WINDSOCK_TEST_URL and the admin credentials pointing at the
 api-server this session started, and WINDSOCK_TEST_DAG_* naming the DAGs folder that
-`windsock dags reserialize` parsed into its database just before; CI is set so that a missing
-URL or DAGs folder fails instead of skipping.
+`windsock dags reserialize` parsed into its database just before (with the example DAGs), and
+WINDSOCK_TEST_SCHEDULER saying a real `windsock scheduler` runs against that database, so that
+runs triggered from Go are executed; CI is set so that a missing URL, DAGs folder or scheduler
+fails instead of skipping.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ADMIN
-from tests.e2e.conftest import DagsFolder
+from tests.e2e.conftest import DagsFolder, reserialize_with_examples, settle
 
 GO_SDK = Path(__file__).resolve().parents[2] / "clients" / "go"
 
@@ -51,6 +53,7 @@ def go_env(live_server, dags_folder: DagsFolder) -> dict[str, str]:
         "WINDSOCK_TEST_DAG_PARAM": dags_folder.param,
         "WINDSOCK_TEST_DAG_FILE": str(dags_folder.good_file),
         "WINDSOCK_TEST_BROKEN_DAG_FILE": str(dags_folder.broken_file),
+        "WINDSOCK_TEST_SCHEDULER": "1",
         "CI": "1",
     }
 
@@ -60,13 +63,20 @@ def test_go_vet(go_env):
     assert proc.returncode == 0, _report(proc)
 
 
-def test_go_sdk_e2e(go_env, parsed_dags):
-    # parsed_dags: the DAGs and the import error are in the database while `go test` runs.
-    proc = _run([_go(), "test", "-count=1", "-v", "./..."], go_env)
-    assert proc.returncode == 0, _report(proc)
+def test_go_sdk_e2e(go_env, migrated, parsed_dags: DagsFolder, scheduler):
+    # parsed_dags: the DAGs and the import error are in the database while `go test` runs; the
+    # examples too (TestRunExampleXComChain triggers one), which the scheduler runs.
+    summary = reserialize_with_examples(migrated, parsed_dags.path)
+    assert summary.endswith(", 1 import error"), summary
+    scheduler.assert_alive()
+    try:
+        proc = _run([_go(), "test", "-count=1", "-v", "./..."], go_env)
+    finally:
+        settle(scheduler)  # the runs the Go tests started end before clean_database
+    assert proc.returncode == 0, _report(proc) + "\n" + scheduler.describe()
     # The end-to-end tests ran rather than skipped.
     for name in ("TestVariables", "TestConnections", "TestPools", "TestUnauthorized",
                  "TestHealthAndVersion", "TestDags", "TestTriggerAndClearDryRun",
-                 "TestImportErrors"):
+                 "TestImportErrors", "TestRunExampleXComChain"):
         assert f"--- PASS: {name}" in proc.stdout, _report(proc)
     assert "--- SKIP" not in proc.stdout, _report(proc)

@@ -21,6 +21,13 @@ def test_first_use_writes_a_documented_file_with_every_option(home):
         assert f"# {opt.doc}" in text
 
 
+def test_the_file_names_each_section_once(home):
+    import configparser
+
+    configparser.ConfigParser(interpolation=None).read_string(
+        config.ensure_config_file().read_text())  # DuplicateSectionError otherwise
+
+
 def test_defaults_expand_windsock_home(home):
     assert config.get("database", "sql_alchemy_conn") == f"sqlite:///{home}/windsock.db"
 

@@ -60,16 +60,17 @@ def forget_missing_files(sess: Session, filelocs: set[str]) -> None:
     sess.execute(delete(ImportError).where(ImportError.filename.in_(failed - filelocs)))
 
 
-def next_interval(sess: Session, data: dict[str, Any],
-                  now: datetime) -> schedules.Interval | None:
-    """The data interval of a serialized DAG's next scheduled run, after its latest one;
-    None for an unscheduled or finished DAG."""
+def next_interval(sess: Session, data: dict[str, Any], now: datetime,
+                  after: datetime | None = None) -> schedules.Interval | None:
+    """The data interval of a serialized DAG's next scheduled run, after its latest one (or
+    after the logical date `after`); None for an unscheduled or finished DAG."""
     start_date = _datetime(data["start_date"])
     schedule = schedules.from_wire(data["schedule"], start_date)
     if schedule is None:
         return None
-    last = sess.scalar(select(func.max(DagRun.logical_date))
-                       .where(DagRun.dag_id == data["dag_id"], DagRun.run_type == "scheduled"))
+    last = after or sess.scalar(
+        select(func.max(DagRun.logical_date))
+        .where(DagRun.dag_id == data["dag_id"], DagRun.run_type == "scheduled"))
     return schedule.next_interval(last_start=last, start_date=start_date,
                                   end_date=_datetime(data["end_date"]), catchup=data["catchup"],
                                   now=now)

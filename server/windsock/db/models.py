@@ -241,6 +241,8 @@ class TaskInstance(Base):
     operator: Mapped[str | None] = mapped_column(String(1000))
     executor: Mapped[str | None] = mapped_column(String(1000), index=True)
     queued_dttm: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    queued_by_job_id: Mapped[int | None] = mapped_column(Integer)
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     note: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(
         UtcDateTime, default=utcnow, onupdate=utcnow, index=True)
@@ -314,3 +316,19 @@ class EventLog(Base):
     execution_date: Mapped[datetime | None] = mapped_column(UtcDateTime)
     owner: Mapped[str | None] = mapped_column(String(500), index=True)
     extra: Mapped[str | None] = mapped_column(Text)
+
+
+class Job(Base):
+    """A long-running process (a scheduler) and its heartbeat."""
+
+    __tablename__ = "job"
+    __table_args__ = (Index("idx_job_type_heartbeat", "job_type", "latest_heartbeat"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_type: Mapped[str] = mapped_column(String(30))
+    state: Mapped[str] = mapped_column(String(20))
+    hostname: Mapped[str] = mapped_column(String(500))
+    pid: Mapped[int] = mapped_column(Integer)
+    start_date: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    end_date: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    latest_heartbeat: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

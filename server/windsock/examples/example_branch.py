@@ -12,7 +12,8 @@ direct downstream task is skipped. The choice comes from the run's `mode` param 
 `thorough`); Python tasks receive the run's params through a `params` argument.
 
 `join` uses the trigger rule `none_failed_min_one_success`, so it runs after whichever path
-ran, although the other one was skipped. `cleanup` uses `always` and runs whatever happened.
+ran, although the other one was skipped. `cleanup` uses `all_done` and runs once `join` has
+finished, whatever happened (`always` would run it at once, without waiting).
 """
 
 with DAG(
@@ -46,7 +47,7 @@ with DAG(
     def join() -> None:
         """Runs after whichever path was taken."""
 
-    cleanup = ShellTask("cleanup", "echo cleaning up", trigger_rule="always")
+    cleanup = ShellTask("cleanup", "echo cleaning up", trigger_rule="all_done")
 
     chosen = choose_path()
     chosen >> [fast_path(), thorough_path()] >> join() >> cleanup

@@ -29,8 +29,11 @@ def clear(sess: Session, tis: Iterable[TaskInstance], retries: Mapping[str, int]
     give each its task's retries again, and queue their runs again when `requeue_runs`."""
     runs: set[tuple[str, str]] = set()
     for ti in tis:
-        archive_try(sess, ti)
-        ti.state = "restarting" if ti.state == "running" else None
+        if ti.state == "running":
+            ti.state = "restarting"  # its runner archives the try once it has stopped it
+        else:
+            archive_try(sess, ti)
+            ti.state = None
         ti.max_tries = ti.try_number + retries.get(ti.task_id, 0)
         runs.add((ti.dag_id, ti.run_id))
     if requeue_runs and runs:

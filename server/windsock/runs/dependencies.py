@@ -104,11 +104,16 @@ def _dag_slots_reason(sess: Session, dag: Dag) -> str | None:
             f"{dag.dag_id!r} has been reached.")
 
 
-def _retry_reason(ti: TaskInstance, task: Mapping[str, Any], now: datetime) -> str | None:
+def retry_at(ti: TaskInstance, task: Mapping[str, Any]) -> datetime | None:
+    """When an `up_for_retry` task instance may run again (None: not waiting for a retry)."""
     if ti.state != "up_for_retry" or ti.end_date is None:
         return None
-    next_try = ti.end_date + timedelta(seconds=task["retry_delay"] or 0)
-    if next_try <= now:
+    return ti.end_date + timedelta(seconds=task["retry_delay"] or 0)
+
+
+def _retry_reason(ti: TaskInstance, task: Mapping[str, Any], now: datetime) -> str | None:
+    next_try = retry_at(ti, task)
+    if next_try is None or next_try <= now:
         return None
     return (f"Task is not ready for retry yet but will be retried automatically. Current date "
             f"is {now.isoformat()} and task will be retried at {next_try.isoformat()}.")

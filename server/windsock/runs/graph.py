@@ -24,3 +24,18 @@ def relatives(tasks: Mapping[str, Mapping[str, Any]], roots: Iterable[str], *,
                     found.add(neighbour)
                     pending.append(neighbour)
     return found
+
+
+def topological_order(tasks: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Task ids, each after all of its upstream tasks (ties by id)."""
+    order: list[str] = []
+    placed: set[str] = set()
+    pending = sorted(tasks)
+    while pending:
+        ready = [t for t in pending if placed.issuperset(tasks[t]["upstream_task_ids"])]
+        if not ready:
+            raise ValueError(f"the tasks {', '.join(pending)} form a cycle")
+        order += ready
+        placed.update(ready)
+        pending = [t for t in pending if t not in placed]
+    return order

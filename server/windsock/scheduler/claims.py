@@ -1,0 +1,147 @@
+"""A task runner's claim on one task instance, in the database: taking a queued one, keeping it
+alive, recording how the try ended.
+
+Every change after the claim is guarded by `state = 'running' AND try_number = <this try>`, so
+a change made meanwhile by someone else (the API marking or clearing it, the scheduler taking it
+for dead) is never overwritten: the runner learns of it instead and stops.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from windsock.dags.tasks import RETURN_VALUE
+from windsock.db.engine import session
+from windsock.db.models import DagRun, SerializedDag, TaskInstance, XCom, utcnow
+from windsock.runs.clearing import archive_try
+from windsock.scheduler.executors import TaskKey
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A task instance this process is running: its try and what it needs to run it."""
+
+    key: TaskKey
+    try_number: int
+    max_tries: int
+    start_date: datetime
+    dag: dict[str, Any]  # the serialized DAG ({} when it is gone)
+    conf: dict[str, Any]  # the run's conf
+
+    @property
+    def task(self) -> dict[str, Any] | None:
+        """The serialized task, None when the DAG no longer has it."""
+        return next((task for task in self.dag.get("tasks", ())
+                     if task["task_id"] == self.key.task_id), None)
+
+    @property
+    def failure_state(self) -> str:
+        """The state a failure of this try leads to."""
+        return "up_for_retry" if self.try_number <= self.max_tries else "failed"
+
+
+def _is(key: TaskKey) -> tuple:
+    return (TaskInstance.dag_id == key.dag_id, TaskInstance.run_id == key.run_id,
+            TaskInstance.task_id == key.task_id, TaskInstance.map_index == key.map_index)
+
+
+def _mine(claim: Claim) -> tuple:
+    return (*_is(claim.key), TaskInstance.state == "running",
+            TaskInstance.try_number == claim.try_number)
+
+
+def _guarded(sess: Session, where: tuple, **values: Any) -> bool:
+    result = sess.execute(update(TaskInstance).where(*where).values(**values)
+                          .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def claim(key: TaskKey, executor: str) -> Claim | None:
+    """Start the next try of the task instance `key` if it is queued (atomically: of two
+    runners, one wins); None when it is not. The previous try is kept in the history, and the
+    XComs it pushed are dropped."""
+    now = utcnow()
+    with session() as sess:
+        ti = sess.get(TaskInstance, tuple(key))
+        if ti is None or ti.state != "queued":
+            return None
+        # The update comes first: it takes the row (the write lock on SQLite) before anything
+        # is written, and leaves the loaded `ti` as it was, the previous try, to archive.
+        if not _guarded(sess, (*_is(key), TaskInstance.state == "queued",
+                               TaskInstance.try_number == ti.try_number),
+                        state="running", try_number=ti.try_number + 1, start_date=now,
+                        end_date=None, duration=None, hostname=socket.getfqdn(),
+                        unixname=getpass.getuser(), pid=os.getpid(), executor=executor,
+                        last_heartbeat_at=now):
+            return None
+        archive_try(sess, ti)
+        sess.execute(delete(XCom).where(*(getattr(XCom, name) == value
+                                          for name, value in key._asdict().items())))
+        data = sess.scalar(select(SerializedDag.data).where(SerializedDag.dag_id == key.dag_id))
+        conf = sess.scalar(select(DagRun.conf).where(DagRun.dag_id == key.dag_id,
+                                                     DagRun.run_id == key.run_id))
+        return Claim(key=key, try_number=ti.try_number + 1, max_tries=ti.max_tries,
+                     start_date=now, dag=json.loads(data) if data else {},
+                     conf=json.loads(conf or "{}"))
+
+
+def heartbeat(claim: Claim) -> bool:
+    """Record that the try is alive; False when its task instance was changed by someone else."""
+    with session() as sess:
+        return _guarded(sess, _mine(claim), last_heartbeat_at=utcnow())
+
+
+def upstream_values(claim: Claim) -> dict[str, Any]:
+    """The return values of the task's upstream tasks in this run, by task id."""
+    task = claim.task or {}
+    with session() as sess:
+        rows = sess.execute(select(XCom.task_id, XCom.value).where(
+            XCom.dag_id == claim.key.dag_id, XCom.run_id == claim.key.run_id,
+            XCom.task_id.in_(task.get("upstream_task_ids", ())), XCom.map_index == -1,
+            XCom.key == RETURN_VALUE))
+        return {task_id: json.loads(value) for task_id, value in rows}
+
+
+def finish(claim: Claim, state: str, value: Any = None, skipped: Sequence[str] = ()) -> bool:
+    """End the try in `state`, storing the task's return value (unless None) and skipping the
+    `skipped` tasks that are still undecided; False, changing nothing, when someone else
+    changed the task instance meanwhile."""
+    now = utcnow()
+    key = claim.key
+    with session() as sess:
+        if not _guarded(sess, _mine(claim), state=state, end_date=now,
+                        duration=(now - claim.start_date).total_seconds()):
+            return False
+        if value is not None:
+            sess.add(XCom(**key._asdict(), key=RETURN_VALUE, value=json.dumps(value),
+                          timestamp=now))
+        if skipped:
+            sess.execute(update(TaskInstance).where(
+                TaskInstance.dag_id == key.dag_id, TaskInstance.run_id == key.run_id,
+                TaskInstance.task_id.in_(skipped), TaskInstance.state.is_(None))
+                .values(state="skipped", start_date=now, end_date=now, duration=0.0))
+        if state == "up_for_retry":
+            archive_try(sess, sess.get(TaskInstance, tuple(key)))
+    return True
+
+
+def release(claim: Claim) -> str | None:
+    """After someone else changed the task instance: set it to no state if it was cleared
+    (`restarting`), so that it runs again; returns its state now."""
+    with session() as sess:
+        ti = sess.get(TaskInstance, tuple(claim.key))
+        if ti is not None and ti.state == "restarting" and ti.try_number == claim.try_number:
+            archive_try(sess, ti)  # the stopped try, as `restarting`
+        _guarded(sess, (*_is(claim.key), TaskInstance.state == "restarting",
+                        TaskInstance.try_number == claim.try_number), state=None)
+        return sess.scalar(select(TaskInstance.state).where(*_is(claim.key)))

@@ -1,0 +1,74 @@
+"""Queueing scheduled task instances for the executor, within the limits on running tasks:
+the executor's open slots, [core] parallelism, each pool's slots and each DAG's
+max_active_tasks.
+
+Two schedulers never queue the same task instance and never together overfill a pool: on
+PostgreSQL the pool rows are locked for the whole step (one scheduler queues at a time) and the
+scheduled task instances are read FOR UPDATE SKIP LOCKED; on SQLite the step's first write
+takes the database's write lock. Each move to `queued` is guarded by the state it was read in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from windsock import config
+from windsock.db.models import Dag, DagRun, Pool, TaskInstance
+from windsock.db.pool_usage import slot_usage
+from windsock.runs.dependencies import RUNNING_TI_STATES
+from windsock.scheduler.executors import TaskKey
+from windsock.scheduler.locks import locked, move_ti
+from windsock.scheduler.runs import SCHEDULABLE
+
+MAX_CANDIDATES = 512  # scheduled task instances looked at per step
+
+
+def _open_pool_slots(sess: Session) -> dict[str, float]:
+    pools = list(sess.scalars(locked(sess, select(Pool).order_by(Pool.id), skip=False)))
+    usage = slot_usage(sess, [pool.pool for pool in pools])
+    return {pool.pool: math.inf if pool.slots == -1
+            else pool.slots - usage[pool.pool].occupied(pool.include_deferred) for pool in pools}
+
+
+def _active_by_dag(sess: Session) -> Counter[str]:
+    return Counter(dict(sess.execute(
+        select(TaskInstance.dag_id, func.count())
+        .where(TaskInstance.state.in_(RUNNING_TI_STATES)).group_by(TaskInstance.dag_id)).all()))
+
+
+def queue_tasks(sess: Session, job_id: int, open_slots: int, now: datetime) -> list[TaskKey]:
+    """Move scheduled task instances of running runs to `queued` (by this job), highest
+    priority weight first, then oldest run; at most `open_slots` (the executor's). Returns
+    their keys, for the executor once the transaction has committed."""
+    pools = _open_pool_slots(sess)
+    active = _active_by_dag(sess)
+    budget = min(open_slots, config.get_int("core", "parallelism") - sum(active.values()))
+    if budget <= 0:
+        return []
+    scheduled = (
+        select(TaskInstance, Dag.max_active_tasks)
+        .join(DagRun, and_(DagRun.dag_id == TaskInstance.dag_id,
+                           DagRun.run_id == TaskInstance.run_id))
+        .join(Dag, Dag.dag_id == TaskInstance.dag_id)
+        .where(TaskInstance.state == "scheduled", DagRun.state == "running", SCHEDULABLE,
+               TaskInstance.pool.in_([name for name, free in pools.items() if free > 0]))
+        .order_by(TaskInstance.priority_weight.desc(), DagRun.logical_date,
+                  TaskInstance.dag_id, TaskInstance.task_id)
+        .limit(MAX_CANDIDATES))
+    candidates = sess.execute(locked(sess, scheduled, TaskInstance)).all()
+    queued: list[TaskKey] = []
+    for ti, max_active_tasks in candidates:
+        if len(queued) == budget:
+            break
+        if pools[ti.pool] < ti.pool_slots or active[ti.dag_id] >= max_active_tasks:
+            continue
+        if move_ti(sess, ti, "queued", queued_dttm=now, queued_by_job_id=job_id):
+            pools[ti.pool] -= ti.pool_slots
+            active[ti.dag_id] += 1
+            queued.append(TaskKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index))
+    return queued

@@ -1,0 +1,116 @@
+"""What a try of a task runs, as a child process of the task runner.
+
+A shell task runs `sh -c <command>`, each of the run's params in its environment as
+`WINDSOCK_PARAM_<NAME>`. A Python task runs this module, `python -m windsock.scheduler.work
+FOLDER`: it reads FOLDER/request.json (the DAG file, the task, the params and the upstream
+return values), imports the DAG file, calls the task's function (XCom arguments replaced by
+those values, `params` passed when the function takes it) and writes the return value as
+JSON to FOLDER/result.json. The child never touches the database; the runner records the
+result.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from windsock.dags.params import resolve
+
+if TYPE_CHECKING:
+    from windsock.dags.tasks import PythonTask
+    from windsock.scheduler.claims import Claim
+
+REQUEST = "request.json"
+RESULT = "result.json"
+SHELL = "ShellTask"
+BRANCH = "BranchTask"
+
+
+class TaskFailed(Exception):
+    """The try failed; the message says why."""
+
+
+def command(claim: Claim, upstream: dict[str, Any], folder: Path
+            ) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of the try's child process (files go to `folder`)."""
+    task = claim.task
+    if task is None:
+        raise TaskFailed(f"DAG {claim.key.dag_id!r} has no task {claim.key.task_id!r} any more")
+    try:
+        params = resolve(claim.dag["params"], claim.conf)
+    except ValueError as exc:
+        raise TaskFailed(f"the run's params are not valid: {exc}") from None
+    if task["class_name"] == SHELL:
+        env = {f"WINDSOCK_PARAM_{name.upper()}": value if isinstance(value, str)
+               else json.dumps(value) for name, value in params.items()}
+        return ["sh", "-c", task["command"]], {**os.environ, **env, **task["env"]}
+    request = {"fileloc": claim.dag["fileloc"], "dag_id": claim.key.dag_id,
+               "task_id": claim.key.task_id, "params": params, "upstream": upstream}
+    (folder / REQUEST).write_text(json.dumps(request))
+    return ([sys.executable, "-m", "windsock.scheduler.work", str(folder)],
+            {**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def outcome(claim: Claim, folder: Path) -> tuple[Any, list[str]]:
+    """After the child succeeded: the task's return value (None for a shell task) and, for a
+    branch, the direct downstream tasks it did not follow."""
+    task = claim.task
+    if task["class_name"] == SHELL:
+        return None, []
+    try:
+        value = json.loads((folder / RESULT).read_text())
+    except FileNotFoundError:
+        raise TaskFailed("the task's process exited before the task returned") from None
+    if task["class_name"] != BRANCH:
+        return value, []
+    followed = [value] if isinstance(value, str) else [] if value is None else value
+    if not isinstance(followed, list) or not all(isinstance(i, str) for i in followed):
+        raise TaskFailed(f"a branch returns a task id, a list of them or None, not {value!r}")
+    unknown = set(followed) - {t["task_id"] for t in claim.dag["tasks"]}
+    if unknown:
+        raise TaskFailed(f"the branch returned task ids that are not in the DAG: "
+                         f"{', '.join(sorted(unknown))}")
+    return value, sorted(set(task["downstream_task_ids"]) - set(followed))
+
+
+def _find_task(request: dict[str, Any]) -> PythonTask:
+    from windsock.dags.loader import load_file
+
+    dag = next((d for d in load_file(request["fileloc"]) if d.dag_id == request["dag_id"]), None)
+    if dag is None or request["task_id"] not in dag.tasks:
+        sys.exit(f"Task {request['task_id']!r} of DAG {request['dag_id']!r} is not in "
+                 f"{request['fileloc']} any more.")
+    return dag.tasks[request["task_id"]]
+
+
+def _call(task: PythonTask, params: dict[str, Any], upstream: dict[str, Any]) -> Any:
+    from windsock.dags.tasks import XComArg
+
+    def value(arg: Any) -> Any:
+        return upstream.get(arg.task.task_id) if isinstance(arg, XComArg) else arg
+
+    args = [value(arg) for arg in task.op_args]
+    kwargs = {name: value(arg) for name, arg in task.op_kwargs.items()}
+    if "params" in inspect.signature(task.python_callable).parameters:
+        kwargs.setdefault("params", params)
+    return task.python_callable(*args, **kwargs)
+
+
+def main(folder: Path) -> None:
+    request = json.loads((folder / REQUEST).read_text())
+    task = _find_task(request)
+    value = _call(task, request["params"], request["upstream"])
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        sys.exit(f"The return value of task {task.task_id!r} cannot be stored as an XCom: it "
+                 f"is not JSON ({exc}).")
+    (folder / RESULT).write_text(text)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
