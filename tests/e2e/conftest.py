@@ -145,7 +145,7 @@ def parsed_dags(migrated, dags_folder) -> DagsFolder:
     return dags_folder
 
 
-# --- running DAGs: a real scheduler ----------------------------------------------------------------
+# --- running DAGs: a real scheduler -------------------------------------------------------------
 
 RUN_DAGS = Path(__file__).resolve().parent / "run_dags"
 EXAMPLE_DAG_IDS = ("example_branch", "example_shell", "example_xcom_chain")
@@ -170,15 +170,15 @@ def run_dags_folder(tmp_path_factory) -> Path:
 
 
 def reserialize_with_examples(env: dict[str, str], folder: Path) -> str:
-    """`windsock dags reserialize` of `folder` and the example DAGs; its summary line. Fails on
-    any import error unless the folder is the SDK tests' one (which holds a broken file)."""
+    """Run `windsock dags reserialize` on `folder` and the example DAGs; its summary line."""
     proc = subprocess.run(
         [sys.executable, "-m", "windsock.cli", "dags", "reserialize"],
         env={**os.environ, **env, "WINDSOCK__CORE__DAGS_FOLDER": str(folder),
              "WINDSOCK__CORE__LOAD_EXAMPLES": "True"},
         capture_output=True, text=True, timeout=120)
     report = textwrap.indent(f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}", "  ")
-    assert proc.returncode == 0, f"windsock dags reserialize exited with {proc.returncode}\n{report}"
+    assert proc.returncode == 0, (f"windsock dags reserialize exited with {proc.returncode}\n"
+                                  f"{report}")
     return proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
 
 
