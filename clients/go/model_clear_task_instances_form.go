@@ -36,7 +36,7 @@ type ClearTaskInstancesForm struct {
 	IncludeSubdags *bool `json:"include_subdags,omitempty"`
 	// Accepted for Airflow clients and ignored; Windsock has no sub-DAGs.
 	IncludeParentdag *bool `json:"include_parentdag,omitempty"`
-	// When `true`, also set the runs that hold cleared instances back to `queued` so that the scheduler picks them up again.
+	// When `true` (the default), also set the runs that hold cleared instances back to `queued` so that the scheduler runs the cleared instances again; with `false` a finished run keeps its state and its cleared instances wait.
 	ResetDagRuns *bool `json:"reset_dag_runs,omitempty"`
 	// Consider only this run of the DAG (cannot be combined with `start_date` or `end_date`); with `include_past` or `include_future`, also the runs before or after it. `null` is the same as leaving it out.
 	DagRunId NullableString `json:"dag_run_id,omitempty"`
@@ -66,7 +66,7 @@ func NewClearTaskInstancesForm() *ClearTaskInstancesForm {
 	this.IncludeSubdags = &includeSubdags
 	var includeParentdag bool = false
 	this.IncludeParentdag = &includeParentdag
-	var resetDagRuns bool = false
+	var resetDagRuns bool = true
 	this.ResetDagRuns = &resetDagRuns
 	var includeUpstream bool = false
 	this.IncludeUpstream = &includeUpstream
@@ -94,7 +94,7 @@ func NewClearTaskInstancesFormWithDefaults() *ClearTaskInstancesForm {
 	this.IncludeSubdags = &includeSubdags
 	var includeParentdag bool = false
 	this.IncludeParentdag = &includeParentdag
-	var resetDagRuns bool = false
+	var resetDagRuns bool = true
 	this.ResetDagRuns = &resetDagRuns
 	var includeUpstream bool = false
 	this.IncludeUpstream = &includeUpstream

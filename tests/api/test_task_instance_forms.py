@@ -89,7 +89,8 @@ def test_clear_selection(client, runs, form, expected):
 
 
 def test_clear_for_real_archives_tries_and_leaves_runs_alone(client, runs):
-    response = client.post(CLEAR, json={"dry_run": False, "dag_run_id": "d1"})
+    response = client.post(CLEAR, json={"dry_run": False, "dag_run_id": "d1",
+                                        "reset_dag_runs": False})
     assert selected(response) == every(["d1"], ["load", "report", "transform"])
     assert task_states("sample", "d1") == {"extract": "success", "transform": None,
                                            "load": None, "report": None}
@@ -101,9 +102,8 @@ def test_clear_for_real_archives_tries_and_leaves_runs_alone(client, runs):
         assert sess.get(TaskInstance, ("sample", "d1", "load", -1)).max_tries == 3
 
 
-def test_clear_with_reset_dag_runs_requeues_the_affected_runs(client, runs):
-    response = client.post(CLEAR, json={"dry_run": False, "reset_dag_runs": True,
-                                        "task_ids": ["extract"]})
+def test_clear_requeues_the_affected_runs_by_default(client, runs):
+    response = client.post(CLEAR, json={"dry_run": False, "task_ids": ["extract"]})
     assert selected(response) == [("d3", "extract")]
     assert task_states("sample", "d3")["extract"] is None
     cleared, untouched = run_row("sample", "d3"), run_row("sample", "d1")

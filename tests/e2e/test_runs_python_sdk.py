@@ -320,7 +320,7 @@ def test_clearing_a_failed_task_runs_it_again_with_the_next_try(runs: Runs, tmp_
     assert "the first try fails" in runs.log(dag_id, run_id, "fails_once", 1)
 
     cleared = runs.dags.post_clear_task_instances(dag_id, ClearTaskInstancesForm(
-        dry_run=False, dag_run_id=run_id, reset_dag_runs=True))
+        dry_run=False, dag_run_id=run_id))
     assert sorted(ref.task_id for ref in cleared.task_instances) == ["downstream", "fails_once"]
 
     run = runs.wait_run(dag_id, run_id)

@@ -94,7 +94,7 @@ def post_clear_task_instances(dag_id: str, body: dict):
         if not body.get("dry_run", True):
             clearing.clear(sess, [row.TaskInstance for row in rows],
                            clearing.retries_of(serialized),
-                           requeue_runs=body.get("reset_dag_runs", False))
+                           requeue_runs=body.get("reset_dag_runs", True))
         return _answer(rows)
 
 

@@ -37,7 +37,7 @@ class ClearTaskInstancesForm(BaseModel):
     only_running: Optional[StrictBool] = Field(default=False, description="When `true`, clear only instances that are running.", json_schema_extra={"examples": [False]})
     include_subdags: Optional[StrictBool] = Field(default=False, description="Accepted for Airflow clients and ignored; Windsock has no sub-DAGs.", json_schema_extra={"examples": [False]})
     include_parentdag: Optional[StrictBool] = Field(default=False, description="Accepted for Airflow clients and ignored; Windsock has no sub-DAGs.", json_schema_extra={"examples": [False]})
-    reset_dag_runs: Optional[StrictBool] = Field(default=False, description="When `true`, also set the runs that hold cleared instances back to `queued` so that the scheduler picks them up again.", json_schema_extra={"examples": [True]})
+    reset_dag_runs: Optional[StrictBool] = Field(default=True, description="When `true` (the default), also set the runs that hold cleared instances back to `queued` so that the scheduler runs the cleared instances again; with `false` a finished run keeps its state and its cleared instances wait.", json_schema_extra={"examples": [True]})
     dag_run_id: Optional[Annotated[str, Field(min_length=1, strict=True, max_length=250)]] = Field(default=None, description="Consider only this run of the DAG (cannot be combined with `start_date` or `end_date`); with `include_past` or `include_future`, also the runs before or after it. `null` is the same as leaving it out.", json_schema_extra={"examples": ["scheduled__2026-11-20T03:00:00+00:00"]})
     include_upstream: Optional[StrictBool] = Field(default=False, description="Also clear instances of every task upstream of the selected tasks, in the same runs.", json_schema_extra={"examples": [False]})
     include_downstream: Optional[StrictBool] = Field(default=False, description="Also clear instances of every task downstream of the selected tasks, in the same runs.", json_schema_extra={"examples": [True]})
@@ -119,7 +119,7 @@ class ClearTaskInstancesForm(BaseModel):
             "only_running": obj.get("only_running") if obj.get("only_running") is not None else False,
             "include_subdags": obj.get("include_subdags") if obj.get("include_subdags") is not None else False,
             "include_parentdag": obj.get("include_parentdag") if obj.get("include_parentdag") is not None else False,
-            "reset_dag_runs": obj.get("reset_dag_runs") if obj.get("reset_dag_runs") is not None else False,
+            "reset_dag_runs": obj.get("reset_dag_runs") if obj.get("reset_dag_runs") is not None else True,
             "dag_run_id": obj.get("dag_run_id"),
             "include_upstream": obj.get("include_upstream") if obj.get("include_upstream") is not None else False,
             "include_downstream": obj.get("include_downstream") if obj.get("include_downstream") is not None else False,
