@@ -48,6 +48,9 @@ OPTIONS: tuple[Option, ...] = (
            "Seconds after its last heartbeat a scheduler still counts as healthy in GET /health."),
     Option("scheduler", "task_heartbeat_interval", "2",
            "Seconds between two heartbeats of a running task instance."),
+    Option("scheduler", "task_queued_timeout", "300",
+           "Seconds a task instance may stay queued before it is queued again (its task runner "
+           "never started)."),
     Option("scheduler", "task_heartbeat_timeout", "30",
            "Seconds without a heartbeat after which a running task instance is taken as dead "
            "(failed, or up for retry when it has tries left)."),

@@ -116,6 +116,16 @@ def test_task_instances_queued_by_a_live_scheduler_are_left_alone(job, dag):
     assert get_ti("flaky", "r1", "t").queued_by_job_id == other
 
 
+def test_task_instances_queued_too_long_by_a_live_scheduler_are_queued_again(job, dag,
+                                                                            monkeypatch):
+    monkeypatch.setenv("WINDSOCK__SCHEDULER__TASK_QUEUED_TIMEOUT", "30")
+    other = new_job()
+    seed(dag, "queued", **queued_by(other, seconds_ago=60))
+
+    assert one_round(job) == KEY  # its runner never started: queued again, by this scheduler
+    assert get_ti("flaky", "r1", "t").queued_by_job_id == job
+
+
 def test_task_instances_queued_moments_ago_are_left_alone(job, dag):
     dead = new_job(heartbeat_seconds_ago=THRESHOLD + 5)
     seed(dag, "queued", **queued_by(dead, seconds_ago=QUEUED_GRACE.total_seconds() / 2))

@@ -19,19 +19,23 @@ QUEUED_GRACE = timedelta(seconds=5)
 
 
 def requeue_orphans(sess: Session, now: datetime) -> None:
-    """Move back to `scheduled` the queued task instances whose scheduler is not alive. One
-    guarded UPDATE, so it and a task runner's claim cannot both win."""
+    """Move back to `scheduled` the queued task instances whose scheduler is not alive, or that
+    waited longer than [scheduler] task_queued_timeout (their runner never started). One guarded
+    UPDATE, so it and a task runner's claim cannot both win."""
+    timeout = timedelta(seconds=config.get_int("scheduler", "task_queued_timeout"))
     rows = sess.execute(
         update(TaskInstance)
         .where(TaskInstance.state == "queued", TaskInstance.queued_dttm < now - QUEUED_GRACE,
                or_(TaskInstance.queued_by_job_id.is_(None),
-                   TaskInstance.queued_by_job_id.not_in(jobs.live_ids(now))))
+                   TaskInstance.queued_by_job_id.not_in(jobs.live_ids(now)),
+                   TaskInstance.queued_dttm < now - timeout))
         .values(state="scheduled", queued_by_job_id=None)
         .returning(TaskInstance.dag_id, TaskInstance.run_id, TaskInstance.task_id,
                    TaskInstance.map_index, TaskInstance.try_number)
         .execution_options(synchronize_session=False)).all()
     for row in rows:
-        events.record(sess, "task_requeued", row, reason="its scheduler is no longer alive")
+        events.record(sess, "task_requeued", row, reason="its scheduler is no longer alive, "
+                      "or its task runner did not start within [scheduler] task_queued_timeout")
 
 
 def handle_dead_tasks(sess: Session, now: datetime) -> None:
