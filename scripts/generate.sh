@@ -52,6 +52,9 @@ generate() {
 }
 
 generate python-flask server/windsock/generated "$here/server.yaml" "$here/server-templates"
+# Authentication is windsock.api.guard's job (the configured auth backends, in order), so the
+# generator's per-scheme security handlers are not used.
+rm -f server/windsock/generated/security_controller.py
 generate python clients/python "$here/python.yaml"
 generate go clients/go "$here/go.yaml"
 

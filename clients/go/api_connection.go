@@ -1,7 +1,7 @@
 /*
 Windsock API
 
-The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   that points to the error's section in the API reference. - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC.
+The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   that points to the error's section in the API reference. - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC.
 
 API version: 1.0.0
 */
@@ -146,6 +146,17 @@ func (a *ConnectionAPIService) DeleteConnectionExecute(r ApiDeleteConnectionRequ
 			newErr.model = v
 			return localVarHTTPResponse, newErr
 		}
+		if localVarHTTPResponse.StatusCode == 403 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarHTTPResponse, newErr
+		}
 		if localVarHTTPResponse.StatusCode == 404 {
 			var v Error
 			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
@@ -158,6 +169,17 @@ func (a *ConnectionAPIService) DeleteConnectionExecute(r ApiDeleteConnectionRequ
 			return localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 412 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
 			var v Error
 			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
 			if err != nil {
@@ -311,7 +333,29 @@ func (a *ConnectionAPIService) GetConnectionExecute(r ApiGetConnectionRequest) (
 			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
+		if localVarHTTPResponse.StatusCode == 403 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
 		if localVarHTTPResponse.StatusCode == 404 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
 			var v Error
 			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
 			if err != nil {
@@ -496,6 +540,28 @@ func (a *ConnectionAPIService) GetConnectionsExecute(r ApiGetConnectionsRequest)
 			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
+		if localVarHTTPResponse.StatusCode == 403 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
 		if localVarHTTPResponse.StatusCode == 503 {
 			var v Error
 			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
@@ -670,6 +736,17 @@ func (a *ConnectionAPIService) PatchConnectionExecute(r ApiPatchConnectionReques
 			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
+		if localVarHTTPResponse.StatusCode == 403 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
 		if localVarHTTPResponse.StatusCode == 404 {
 			var v Error
 			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
@@ -715,6 +792,17 @@ func (a *ConnectionAPIService) PatchConnectionExecute(r ApiPatchConnectionReques
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 422 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
 			var v Error
 			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
 			if err != nil {
@@ -869,6 +957,17 @@ func (a *ConnectionAPIService) PostConnectionExecute(r ApiPostConnectionRequest)
 			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
+		if localVarHTTPResponse.StatusCode == 403 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
 		if localVarHTTPResponse.StatusCode == 409 {
 			var v Error
 			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
@@ -903,6 +1002,17 @@ func (a *ConnectionAPIService) PostConnectionExecute(r ApiPostConnectionRequest)
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 422 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
 			var v Error
 			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
 			if err != nil {
@@ -1094,6 +1204,17 @@ func (a *ConnectionAPIService) TestConnectionExecute(r ApiTestConnectionRequest)
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 422 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
 			var v Error
 			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
 			if err != nil {

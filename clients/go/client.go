@@ -1,7 +1,7 @@
 /*
 Windsock API
 
-The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   that points to the error's section in the API reference. - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC.
+The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   that points to the error's section in the API reference. - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC.
 
 API version: 1.0.0
 */
@@ -48,6 +48,8 @@ type APIClient struct {
 
 	// API Services
 
+	AuthAPI *AuthAPIService
+
 	ConfigAPI *ConfigAPIService
 
 	ConnectionAPI *ConnectionAPIService
@@ -66,9 +68,15 @@ type APIClient struct {
 
 	MonitoringAPI *MonitoringAPIService
 
+	PermissionAPI *PermissionAPIService
+
 	PoolAPI *PoolAPIService
 
+	RoleAPI *RoleAPIService
+
 	TaskInstanceAPI *TaskInstanceAPIService
+
+	UserAPI *UserAPIService
 
 	VariableAPI *VariableAPIService
 
@@ -91,6 +99,7 @@ func NewAPIClient(cfg *Configuration) *APIClient {
 	c.common.client = c
 
 	// API Services
+	c.AuthAPI = (*AuthAPIService)(&c.common)
 	c.ConfigAPI = (*ConfigAPIService)(&c.common)
 	c.ConnectionAPI = (*ConnectionAPIService)(&c.common)
 	c.DAGAPI = (*DAGAPIService)(&c.common)
@@ -100,8 +109,11 @@ func NewAPIClient(cfg *Configuration) *APIClient {
 	c.EventLogAPI = (*EventLogAPIService)(&c.common)
 	c.ImportErrorAPI = (*ImportErrorAPIService)(&c.common)
 	c.MonitoringAPI = (*MonitoringAPIService)(&c.common)
+	c.PermissionAPI = (*PermissionAPIService)(&c.common)
 	c.PoolAPI = (*PoolAPIService)(&c.common)
+	c.RoleAPI = (*RoleAPIService)(&c.common)
 	c.TaskInstanceAPI = (*TaskInstanceAPIService)(&c.common)
+	c.UserAPI = (*UserAPIService)(&c.common)
 	c.VariableAPI = (*VariableAPIService)(&c.common)
 	c.XComAPI = (*XComAPIService)(&c.common)
 
@@ -495,6 +507,11 @@ func (c *APIClient) prepareRequest(
 		// Basic HTTP Authentication
 		if auth, ok := ctx.Value(ContextBasicAuth).(BasicAuth); ok {
 			localVarRequest.SetBasicAuth(auth.UserName, auth.Password)
+		}
+
+		// AccessToken Authentication
+		if auth, ok := ctx.Value(ContextAccessToken).(string); ok {
+			localVarRequest.Header.Add("Authorization", "Bearer "+auth)
 		}
 
 	}

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import yaml
 from connexion import FlaskApp
-from connexion.middleware import MiddlewarePosition
+from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
+from connexion.middleware.security import SecurityMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolution, Resolver
 
 from windsock import config
 from windsock.api import audit, problems
+from windsock.api.guard import Guard, rules
 from windsock.api.limits import BodySizeLimit
 from windsock.api.routing import LineFeedPaths
 from windsock.api.validation import validator_map
@@ -23,7 +25,6 @@ from windsock.db import migrate
 SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "dist" / "openapi.yaml"
 CONTROLLERS = "windsock.generated"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-SECURITY_FUNCTIONS = {("http", "basic"): "x-basicInfoFunc", ("http", "bearer"): "x-bearerInfoFunc"}
 
 
 def module_name(tag: str) -> str:
@@ -55,13 +56,15 @@ def _bundled_spec(path: Path) -> str:
 
 
 def specification() -> dict:
-    """The bundled contract, with each security scheme wired to its generated handler."""
-    spec = yaml.safe_load(_bundled_spec(SPEC_PATH))
-    for name, scheme in spec["components"]["securitySchemes"].items():
-        key = SECURITY_FUNCTIONS.get((scheme["type"], scheme.get("scheme", "").lower()))
-        if key:
-            scheme[key] = f"{CONTROLLERS}.security_controller.info_from_{name}"
-    return spec
+    return yaml.safe_load(_bundled_spec(SPEC_PATH))
+
+
+def middlewares(spec: dict) -> list:
+    """connexion's middleware stack with its security step replaced by Windsock's guard, so
+    that the configured auth backends decide who is calling, in their order."""
+    guard = partial(Guard, rules=rules(spec))
+    return [guard if m is SecurityMiddleware else m
+            for m in ConnexionMiddleware.default_middlewares]
 
 
 def allowed_methods(spec: dict) -> Callable[[str], str | None]:
@@ -88,8 +91,8 @@ def create_app(*, check_schema: bool = True) -> FlaskApp:
     config.ensure_config_file()
     if check_schema:
         migrate.check_current()
-    app = FlaskApp(__name__)
     spec = specification()
+    app = FlaskApp(__name__, middlewares=middlewares(spec))
     app.add_api(
         spec,
         resolver=TagResolver(),

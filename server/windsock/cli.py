@@ -39,7 +39,8 @@ def _users_create(args: argparse.Namespace) -> None:
     from windsock.security.users import create_user
 
     migrate.check_current()
-    create_user(args.username, args.password, args.role)
+    create_user(args.username, args.password, args.role, email=args.email,
+                first_name=args.firstname, last_name=args.lastname)
     print(f"User {args.username!r} created with role {args.role}.")
 
 
@@ -149,7 +150,11 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--username", required=True)
     create.add_argument("--password", default=os.environ.get("WINDSOCK_PASSWORD"),
                         help="The password (or set WINDSOCK_PASSWORD).")
-    create.add_argument("--role", required=True, help="Admin, Op, User, Viewer or Public.")
+    create.add_argument("--role", required=True,
+                        help="Admin, Op, User, Viewer, Public or a custom role.")
+    create.add_argument("--email", default=None)
+    create.add_argument("--firstname", default="")
+    create.add_argument("--lastname", default="")
 
     processor = command(groups, "dag-processor", _dag_processor,
                         "Parse the DAG files into the database, again every "

@@ -72,10 +72,33 @@ OPTIONS: tuple[Option, ...] = (
            "Whether GET /config may show the configuration (secrets stay masked)."),
     Option("api", "enable_connection_test", "False",
            "Whether POST /connections/test may contact the hosts of connections."),
+    Option("api", "auth_backends", "basic,session,bearer",
+           "Authentication backends tried in order: basic, session, bearer, kerberos, deny_all, "
+           "or the dotted path of your own backend module."),
+    Option("api", "secret_key", "",
+           "Key that signs access tokens. Empty: a random key kept in "
+           "{WINDSOCK_HOME}/secret_key, created on first use.", secret=True),
+    Option("api", "access_token_expiry", "3600",
+           "Seconds an access token from POST /auth/token stays valid."),
+    Option("api", "session_expiry", "43200",
+           "Seconds a login session (cookie) stays valid."),
+    Option("api", "session_cookie_secure", "False",
+           "Whether the session cookie is marked Secure (sent over HTTPS only)."),
+    Option("api", "auth_failure_limit", "5",
+           "Failed password checks per user and client address within "
+           "[api] auth_failure_window after which further attempts are answered 429."),
+    Option("api", "auth_failure_window", "300",
+           "Seconds over which failed password checks are counted."),
     Option("api", "auth_cache_seconds", "60",
            "How long a successful password check is remembered, so requests skip the KDF."),
     Option("api", "log_page_bytes", "65536",
            "Most bytes of a task log returned by one request; the rest is paged with a token."),
+    Option("kerberos", "keytab", "",
+           "Keytab holding the keys of the server's service principal, for the `kerberos` auth "
+           "backend; empty uses KRB5_KTNAME or the system default keytab."),
+    Option("kerberos", "service_principal", "",
+           "Service principal the `kerberos` auth backend accepts tickets for, e.g. "
+           "HTTP/host.example.com@EXAMPLE.COM; empty accepts any principal in the keytab."),
 )
 
 _BY_NAME = {(o.section, o.key): o for o in OPTIONS}

@@ -46,6 +46,14 @@ class BadRequest(Problem):
     status = 400
 
 
+class Unauthorized(Problem):
+    status = 401
+
+    def __init__(self, detail: str, *, challenges: list[str]) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": ", ".join(challenges)}
+                         if challenges else None)
+
+
 class Forbidden(Problem):
     status = 403
 
@@ -94,8 +102,8 @@ def problem_response(status: int, detail: str | None, instance: str,
                      title: str | None = None) -> ConnexionResponse:
     headers = dict(headers or {})
     if status == 401:
-        headers["WWW-Authenticate"] = AUTH_CHALLENGE
-    if status == 503:
+        headers.setdefault("WWW-Authenticate", AUTH_CHALLENGE)
+    if status in (429, 503):
         headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)
     title = title or title_of(status)
     body = {"type": type_of(title), "title": title, "status": status,

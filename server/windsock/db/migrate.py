@@ -9,7 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.orm import Session
+
 from windsock.db.engine import engine
+from windsock.security.roles import sync_built_in_roles
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -43,7 +46,8 @@ def current_revision() -> str | None:
 
 
 def upgrade() -> tuple[str | None, str]:
-    """Create or upgrade the schema to the latest revision; returns (from, to)."""
+    """Create or upgrade the schema to the latest revision, then sync the built-in roles'
+    permissions, in one transaction; returns (from, to)."""
     from alembic import command
 
     before = current_revision()
@@ -51,6 +55,9 @@ def upgrade() -> tuple[str | None, str]:
     with engine().begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+        with Session(bind=conn) as sess:
+            sync_built_in_roles(sess)
+            sess.flush()
     return before, head_revision()
 
 

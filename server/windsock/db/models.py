@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, ForeignKeyConstraint, Index,
-                        Integer, String, Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, ForeignKeyConstraint, Index,
+                        Integer, String, Table, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 DEFAULT_POOL = "default_pool"
@@ -41,15 +41,102 @@ class Base(DeclarativeBase):
     pass
 
 
+user_role = Table(
+    "user_role", Base.metadata,
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", ForeignKey("role.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+role_permission = Table(
+    "role_permission", Base.metadata,
+    Column("role_id", ForeignKey("role.id", ondelete="CASCADE"), primary_key=True),
+    Column("permission_id", ForeignKey("permission.id", ondelete="CASCADE"), primary_key=True,
+           index=True),
+)
+
+
 class User(Base):
     __tablename__ = "user"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(256), unique=True)
     password_hash: Mapped[str] = mapped_column(String(512))
-    role: Mapped[str] = mapped_column(String(64))
+    first_name: Mapped[str] = mapped_column(String(256), default="")
+    last_name: Mapped[str] = mapped_column(String(256), default="")
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    changed_on: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_login: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    login_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_login_count: Mapped[int] = mapped_column(Integer, default=0)
+    roles: Mapped[list[Role]] = relationship(secondary=user_role, order_by="Role.name")
+
+
+class Role(Base):
+    __tablename__ = "role"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    permissions: Mapped[list[Permission]] = relationship(secondary=role_permission)
+
+
+class Action(Base):
+    """A verb of the permission model: can_read, can_edit, can_create, can_delete, can_access."""
+
+    __tablename__ = "action"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Resource(Base):
+    """What an action applies to: `DAGs`, `Pools`, ..., or one DAG as `DAG:<dag_id>`."""
+
+    __tablename__ = "resource"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+
+
+class Permission(Base):
+    """One action on one resource; roles hold permissions."""
+
+    __tablename__ = "permission"
+    __table_args__ = (UniqueConstraint("action_id", "resource_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id", ondelete="CASCADE"))
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id", ondelete="CASCADE"),
+                                             index=True)
+    action: Mapped[Action] = relationship(lazy="joined")
+    resource: Mapped[Resource] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """A long-lived personal API token; only a SHA-256 digest of its secret is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class UserSession(Base):
+    """A cookie session; the cookie holds a secret whose SHA-256 digest is the key here."""
+
+    __tablename__ = "user_session"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class Variable(Base):

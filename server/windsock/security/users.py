@@ -5,24 +5,26 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from windsock.db.engine import session
-from windsock.db.models import User
+from windsock.db.models import Role, User
 from windsock.security.passwords import hash_password
-
-ROLES = ("Admin", "Op", "User", "Viewer", "Public")
 
 
 class UserExists(ValueError):
     pass
 
 
-def create_user(username: str, password: str, role: str) -> None:
-    if role not in ROLES:
-        raise ValueError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+def create_user(username: str, password: str, role: str, *, email: str | None = None,
+                first_name: str = "", last_name: str = "") -> None:
+    """Create an active user holding one role; ValueError for an unknown role."""
     with session() as sess:
+        role_row = sess.scalar(select(Role).where(Role.name == role))
+        if role_row is None:
+            known = ", ".join(sess.scalars(select(Role.name).order_by(Role.name)))
+            raise ValueError(f"Unknown role {role!r}; choose one of {known}.")
         if sess.scalar(select(User.id).where(User.username == username)) is not None:
             raise UserExists(f"User {username!r} already exists.")
-        sess.add(User(username=username, password_hash=hash_password(password), role=role,
-                      active=True))
+        sess.add(User(username=username, password_hash=hash_password(password), active=True,
+                      email=email, first_name=first_name, last_name=last_name, roles=[role_row]))
 
 
 def user_exists(username: str) -> bool:

@@ -1,0 +1,93 @@
+"""The API's gate: authenticate every request and check the operation's declared permissions
+before the request is validated or any work is done.
+
+Runs as ASGI middleware after routing, so it knows the operation. Its needs come from the
+contract's `x-permissions`. Operations with `security: []` are served to anyone (`GET /health`,
+and login, which checks the credentials in its body); those allowing `{}` among their security
+alternatives use credentials when sent and are served without them too (the token exchange,
+which then checks credentials in its body). The caller lands in connexion's context: `user` (the username) and
+`token_info` (the `Principal`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from windsock.api import problems
+from windsock.security import authorization, backends
+from windsock.security.authorization import Principal
+from windsock.security.model import Pair
+
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    needs: list[Pair]
+    public: bool  # `security: []`: served to anyone, credentials are not even looked at
+    anonymous: bool  # `{}` among the alternatives: credentials are used when sent
+
+
+def rules(spec: dict) -> dict[str, Rule]:
+    """Each operationId's rule, read from the contract."""
+    default_security = spec.get("security", [])
+    table = {}
+    for item in spec["paths"].values():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            security = operation.get("security", default_security)
+            needs = [(p["action"], p["resource"]) for p in operation["x-permissions"]]
+            table[operation["operationId"]] = Rule(needs, not security, {} in security)
+    return table
+
+
+def describe(pairs: list[Pair]) -> str:
+    return ", ".join(f"{action} on {resource}" for action, resource in pairs)
+
+
+def authorize(caller: Principal, rule: Rule, dag_id: str | None) -> None:
+    """Raise 403 naming every permission the caller lacks for the operation."""
+    lacking = authorization.missing(caller, rule.needs, dag_id)
+    if lacking:
+        scope = f" for DAG {dag_id!r}" if dag_id and dag_id != authorization.ALL_DAGS else ""
+        raise problems.Forbidden(f"User {caller.username!r} lacks the permission "
+                                 f"{describe(lacking)}{scope}.")
+
+
+def _caller(request: Request, rule: Rule) -> Principal | None:
+    try:
+        identity = backends.authenticate(request)
+    except backends.Refused as refused:
+        raise problems.Problem(refused.detail, status=refused.status,
+                               headers=refused.headers) from None
+    if identity is None:
+        if rule.anonymous:
+            return None
+        raise problems.Unauthorized("No valid credentials were sent with the request.",
+                                    challenges=backends.challenges())
+    caller = authorization.principal(identity)
+    authorize(caller, rule, request.path_params.get("dag_id"))
+    return caller
+
+
+class Guard:
+    """ASGI middleware applying the contract's authentication and permission rules."""
+
+    def __init__(self, app: ASGIApp, rules: dict[str, Rule]) -> None:
+        self.app, self.rules = app, rules
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        routing = scope.get("extensions", {}).get("connexion_routing", {})
+        # Routing names the resolved controller function; its last part is the operationId.
+        rule = self.rules.get(str(routing.get("operation_id")).rpartition(".")[2])
+        if scope["type"] == "http" and rule and not rule.public:
+            caller = await run_in_threadpool(_caller, Request(scope), rule)
+            context = scope["extensions"].setdefault("connexion_context", {})
+            context["user"] = caller.username if caller else None
+            context["token_info"] = caller
+        await self.app(scope, receive, send)

@@ -1,0 +1,88 @@
+"""Authentication backends: the extension point for how callers prove who they are.
+
+A backend is a module (or any object) with two attributes:
+
+- ``CHALLENGE``: the ``WWW-Authenticate`` value it offers in a 401 answer, or ``None``.
+- ``authenticate(request) -> Identity | None``: the caller's identity when the request carries
+  credentials this backend accepts, ``None`` otherwise (no credentials of its kind, or wrong
+  ones). It may raise ``Refused`` to have the request answered with an error instead, such as
+  ``TooManyFailures`` (429 with ``Retry-After``).
+
+``[api] auth_backends`` lists the backends to try, in order, as dotted module paths or the
+short names of the built-in ones; the first identity wins. Backends run in a worker thread and
+may use the database (``windsock.db.engine.session``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
+
+from starlette.requests import Request
+
+from windsock import config
+
+BUILT_IN = {
+    "basic": "windsock.security.backends.basic",
+    "session": "windsock.security.backends.session",
+    "bearer": "windsock.security.backends.bearer",
+    "deny_all": "windsock.security.backends.deny_all",
+    "kerberos": "windsock.security.backends.kerberos",
+}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An authenticated, active user, and how they authenticated (the backend's short name)."""
+
+    user_id: int
+    username: str
+    via: str
+
+
+class Refused(Exception):
+    """The request carries credentials of the backend's kind but must be answered with an error
+    (status, detail and headers) rather than tried with the next backend."""
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.headers = status, detail, headers or {}
+
+
+class TooManyFailures(Refused):
+    """Too many recent failed attempts for these credentials; retry after `retry_after` s."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(429, f"Too many failed attempts; retry after {retry_after} seconds.",
+                         {"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+@cache
+def _load(name: str) -> ModuleType:
+    module = importlib.import_module(BUILT_IN.get(name, name))
+    if not callable(getattr(module, "authenticate", None)) or not hasattr(module, "CHALLENGE"):
+        raise config.ConfigError(f"Auth backend {name!r} lacks authenticate() or CHALLENGE.")
+    return module
+
+
+def configured() -> list[ModuleType]:
+    """The backends named by `[api] auth_backends`, in order."""
+    names = [n.strip() for n in config.get("api", "auth_backends").split(",") if n.strip()]
+    return [_load(name) for name in names]
+
+
+def authenticate(request: Request) -> Identity | None:
+    """The identity from the first configured backend that accepts the request."""
+    for backend in configured():
+        identity = backend.authenticate(request)
+        if identity is not None:
+            return identity
+    return None
+
+
+def challenges() -> list[str]:
+    """The `WWW-Authenticate` challenges of the configured backends."""
+    return [b.CHALLENGE for b in configured() if b.CHALLENGE]
