@@ -54,21 +54,25 @@ def migrated(windsock_env) -> dict[str, str]:
 
 
 def delete_created_rows() -> None:
-    """Delete every row but the admin user and default_pool (children before parents)."""
+    """Delete every row but the admin user, default_pool and the built-in roles with their
+    permissions (children before parents)."""
     from windsock.db import models
     from windsock.db.engine import session
-    from windsock.db.models import DEFAULT_POOL, Connection, Pool, User, Variable
+    from windsock.db.models import DEFAULT_POOL, Connection, Pool, Resource, Role, User, Variable
+    from windsock.security.model import BUILT_IN_ROLES, DAG_PREFIX
 
     with session() as sess:
         for model in (models.XCom, models.TaskInstanceTry, models.TaskInstance, models.DagRun,
                       models.EventLog, models.DagWarning, models.SerializedDag, models.DagTag,
                       models.Dag, models.DagCode, models.ImportError, models.DagParsingRequest,
-                      models.Job):
+                      models.Job, models.ApiToken, models.UserSession):
             sess.execute(delete(model))
         sess.execute(delete(Variable))
         sess.execute(delete(Connection))
         sess.execute(delete(Pool).where(Pool.pool != DEFAULT_POOL))
         sess.execute(delete(User).where(User.username != ADMIN[0]))
+        sess.execute(delete(Role).where(Role.name.not_in(BUILT_IN_ROLES)))
+        sess.execute(delete(Resource).where(Resource.name.startswith(DAG_PREFIX)))
 
 
 @pytest.fixture(autouse=True)

@@ -34,8 +34,9 @@ func (r ApiGetHealthRequest) Execute() (*HealthInfo, *http.Response, error) {
 GetHealth Get the installation's health
 
 Reports whether the metadata database answers and how recently the scheduler sent a heartbeat.
-This is the only operation that needs no authentication, so load balancers and probes can call
-it. The answer is 503 when the metadata database cannot be reached.
+It needs no authentication and no permission, so load balancers and probes can call it (the
+only other public operation is `POST /auth/login`, which checks the credentials in its body).
+The answer is 503 when the metadata database cannot be reached.
 
 	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
 	@return ApiGetHealthRequest

@@ -21,6 +21,7 @@ from windsock.api.limits import BodySizeLimit
 from windsock.api.routing import LineFeedPaths
 from windsock.api.validation import validator_map
 from windsock.db import migrate
+from windsock.security import backends
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "dist" / "openapi.yaml"
 CONTROLLERS = "windsock.generated"
@@ -89,6 +90,7 @@ def allowed_methods(spec: dict) -> Callable[[str], str | None]:
 def create_app(*, check_schema: bool = True) -> FlaskApp:
     """Build the application; refuses (NotMigrated) when the database schema is not current."""
     config.ensure_config_file()
+    backends.configured()  # an unknown auth backend stops the start, not the first request
     if check_schema:
         migrate.check_current()
     spec = specification()

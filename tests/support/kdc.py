@@ -93,7 +93,8 @@ class Kdc:
 
     def _run(self, program: str, *args: str, stdin: str | None = None) -> None:
         proc = subprocess.run([self.programs[program], *args], input=stdin, text=True,
-                              capture_output=True, env={**os.environ, **self.env}, timeout=60)
+                              capture_output=True, env={**os.environ, **self.env}, timeout=60,
+                              check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"{program} {' '.join(args)} exited with {proc.returncode}:\n"
                                f"{proc.stdout}{proc.stderr}")
@@ -130,7 +131,8 @@ class Kdc:
                 return
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"krb5kdc did not listen within 30s:\n{self.log()}") from None
+                    raise RuntimeError(f"krb5kdc did not listen within 30s:\n"
+                                       f"{self.log()}") from None
                 time.sleep(0.1)
 
     def stop(self) -> None:

@@ -59,12 +59,15 @@ def authorize(caller: Principal, rule: Rule, dag_id: str | None) -> None:
                                  f"{describe(lacking)}{scope}.")
 
 
+def problem_of(refused: backends.Refused) -> problems.Problem:
+    return problems.Problem(refused.detail, status=refused.status, headers=refused.headers)
+
+
 def _caller(request: Request, rule: Rule) -> Principal | None:
     try:
         identity = backends.authenticate(request)
     except backends.Refused as refused:
-        raise problems.Problem(refused.detail, status=refused.status,
-                               headers=refused.headers) from None
+        raise problem_of(refused) from None
     if identity is None:
         if rule.anonymous:
             return None

@@ -1,6 +1,7 @@
 """Request validation as connexion does it, with the API's status codes and readable details.
 
 - A JSON body missing a mandatory field is well formed but unprocessable: 422, not 400.
+- An optional body may be left out (connexion would insist on one).
 - A parameter that breaks its schema is named in the detail, without jsonschema's schema dump.
 """
 
@@ -16,6 +17,8 @@ from windsock.api.problems import Unprocessable
 
 class BodyValidator(JSONRequestBodyValidator):
     def _validate(self, body: Any) -> dict | None:
+        if body is None and not self._required:
+            return None  # an optional body that was left out
         if isinstance(body, dict):
             missing = [name for name in self._schema.get("required", []) if name not in body]
             if missing:

@@ -54,7 +54,7 @@ class MonitoringApi:
     ) -> HealthInfo:
         """Get the installation's health
 
-        Reports whether the metadata database answers and how recently the scheduler sent a heartbeat. This is the only operation that needs no authentication, so load balancers and probes can call it. The answer is 503 when the metadata database cannot be reached. 
+        Reports whether the metadata database answers and how recently the scheduler sent a heartbeat. It needs no authentication and no permission, so load balancers and probes can call it (the only other public operation is `POST /auth/login`, which checks the credentials in its body). The answer is 503 when the metadata database cannot be reached. 
 
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -118,7 +118,7 @@ class MonitoringApi:
     ) -> ApiResponse[HealthInfo]:
         """Get the installation's health
 
-        Reports whether the metadata database answers and how recently the scheduler sent a heartbeat. This is the only operation that needs no authentication, so load balancers and probes can call it. The answer is 503 when the metadata database cannot be reached. 
+        Reports whether the metadata database answers and how recently the scheduler sent a heartbeat. It needs no authentication and no permission, so load balancers and probes can call it (the only other public operation is `POST /auth/login`, which checks the credentials in its body). The answer is 503 when the metadata database cannot be reached. 
 
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -182,7 +182,7 @@ class MonitoringApi:
     ) -> RESTResponseType:
         """Get the installation's health
 
-        Reports whether the metadata database answers and how recently the scheduler sent a heartbeat. This is the only operation that needs no authentication, so load balancers and probes can call it. The answer is 503 when the metadata database cannot be reached. 
+        Reports whether the metadata database answers and how recently the scheduler sent a heartbeat. It needs no authentication and no permission, so load balancers and probes can call it (the only other public operation is `POST /auth/login`, which checks the credentials in its body). The answer is 503 when the metadata database cannot be reached. 
 
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request

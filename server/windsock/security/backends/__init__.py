@@ -62,7 +62,10 @@ class TooManyFailures(Refused):
 
 @cache
 def _load(name: str) -> ModuleType:
-    module = importlib.import_module(BUILT_IN.get(name, name))
+    try:
+        module = importlib.import_module(BUILT_IN.get(name, name))
+    except ImportError as exc:
+        raise config.ConfigError(f"Auth backend {name!r} cannot be loaded: {exc}") from exc
     if not callable(getattr(module, "authenticate", None)) or not hasattr(module, "CHALLENGE"):
         raise config.ConfigError(f"Auth backend {name!r} lacks authenticate() or CHALLENGE.")
     return module
@@ -71,6 +74,8 @@ def _load(name: str) -> ModuleType:
 def configured() -> list[ModuleType]:
     """The backends named by `[api] auth_backends`, in order."""
     names = [n.strip() for n in config.get("api", "auth_backends").split(",") if n.strip()]
+    if not names:
+        raise config.ConfigError("[api] auth_backends is empty; use deny_all to refuse everyone.")
     return [_load(name) for name in names]
 
 
