@@ -14,6 +14,7 @@ from windsock.api import resources
 from windsock.api.filters import WILDCARD, equals, where
 from windsock.api.problems import NotFound
 from windsock.db.models import Dag, DagRun, SerializedDag, TaskInstance
+from windsock.security.authorization import dag_filter
 
 
 def dag(sess: Session, dag_id: str) -> Dag:
@@ -70,20 +71,22 @@ def _scope(dag_id: str, run_id: str) -> str:
 
 def check_scope(sess: Session, dag_id: str, run_id: str, task_id: str = WILDCARD) -> None:
     """404 unless the DAG, run and task that a list route names (rather than `~`) exist, checked
-    in one query. Under a `~` DAG a named run may be any DAG's; a named task exists when it has
-    a task instance in the named DAG and run."""
+    in one query. Under a `~` DAG a named run may be any DAG's the caller may read; a named task
+    exists when it has a task instance in the named DAG and run, of a DAG the caller may read."""
     checks = {}  # what to say when it is missing -> the condition that it exists
     if dag_id != WILDCARD:
         checks[f"DAG {dag_id!r} does not exist."] = exists().where(Dag.dag_id == dag_id)
     if run_id != WILDCARD:
         owner = f"DAG {dag_id!r} has no" if dag_id != WILDCARD else "No DAG has a"
         checks[f"{owner} run {run_id!r}."] = exists().where(
-            *where(equals(DagRun.dag_id, dag_id), DagRun.run_id == run_id))
+            *where(equals(DagRun.dag_id, dag_id), DagRun.run_id == run_id,
+                   dag_filter(DagRun.dag_id)))
     if task_id != WILDCARD:
         checks[f"Task {task_id!r} has no task instance in {_scope(dag_id, run_id)}."] = (
             exists().where(*where(equals(TaskInstance.dag_id, dag_id),
                                   equals(TaskInstance.run_id, run_id),
-                                  TaskInstance.task_id == task_id)))
+                                  TaskInstance.task_id == task_id,
+                                  dag_filter(TaskInstance.dag_id))))
     if checks:
         found = sess.execute(select(*checks.values())).one()
         missing = next((message for message, present in zip(checks, found) if not present), None)

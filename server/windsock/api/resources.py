@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 import flask
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -112,9 +112,11 @@ def reject_nul(body: Mapping[str, Any]) -> None:
             raise BadRequest(f"'{name}' contains a NUL character, which cannot be stored.")
 
 
-def get_or_404(sess: Session, column: InstrumentedAttribute, value: str, label: str) -> Any:
-    """The row whose `column` equals `value`, or 404 naming the missing `label`."""
-    row = sess.scalar(select(column.class_).where(column == value))
+def get_or_404(sess: Session, column: InstrumentedAttribute, value: str, label: str,
+               *conditions: ColumnElement) -> Any:
+    """The row whose `column` equals `value`, or 404 naming the missing `label`. A row that
+    fails `conditions` (e.g. one the caller may not see) is missing too."""
+    row = sess.scalar(select(column.class_).where(column == value, *conditions))
     if row is None:
         raise NotFound(f"{label} {value!r} does not exist.")
     return row

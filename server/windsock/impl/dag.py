@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import selectinload
 
-from windsock.api import filters, paging, resources
-from windsock.api.problems import Conflict, NotFound
+from windsock.api import filters, paging, resources, visibility
+from windsock.api.problems import Conflict, Forbidden, NotFound
 from windsock.api.representations import iso, only_fields
 from windsock.dags import processor
 from windsock.db.engine import session
@@ -24,6 +24,8 @@ from windsock.db.models import Dag, DagCode, DagTag, SerializedDag, TaskInstance
 from windsock.impl.task_instance_forms import (  # noqa: F401
     post_clear_task_instances, post_set_task_instances_state)
 from windsock.runs.states import ACTIVE_TI_STATES
+from windsock.security import authorization
+from windsock.security.model import EDIT, READ
 
 ORDER_COLUMNS = {"dag_id": Dag.dag_id, "dag_display_name": Dag.dag_id,
                  "is_paused": Dag.is_paused, "last_parsed_time": Dag.last_parsed_time,
@@ -144,13 +146,14 @@ def _parsed(sess, dag_id: str) -> tuple[Dag, SerializedDag]:
 
 
 def _selected(tags: Sequence[str] | None, only_active: bool, paused: bool | None,
-              dag_id_pattern: str | None):
-    """The DAGs that pass the list filters, with their tags loaded along."""
+              dag_id_pattern: str | None, action: str = READ):
+    """The DAGs that pass the list filters and that the caller may `action`, with their tags
+    loaded along."""
     contains = None
     if dag_id_pattern not in (None, filters.WILDCARD):
         contains = Dag.dag_id.icontains(dag_id_pattern, autoescape=True)
     return (select(Dag).options(selectinload(Dag.tags))
-            .where(*filters.where(
+            .where(authorization.dag_filter(Dag.dag_id, action), *filters.where(
                 Dag.tags.any(DagTag.name.in_(tags)) if tags else None,
                 Dag.is_active if only_active else None,
                 filters.equals(Dag.is_paused, paused),
@@ -173,7 +176,7 @@ def patch_dags(dag_id_pattern: str, body: dict, limit: int, offset: int, only_ac
     changes = resources.changes(body, update_mask)
     with session() as sess:
         response = paging.collection(
-            sess, _selected(tags, only_active, None, dag_id_pattern), key="dags",
+            sess, _selected(tags, only_active, None, dag_id_pattern, EDIT), key="dags",
             serialize=lambda dag: dag, order_by="dag_id", columns=ORDER_COLUMNS,
             primary_key=Dag.dag_id, limit=limit, offset=offset, links=False)
         dags = response[0]["dags"]
@@ -244,10 +247,25 @@ def get_task(dag_id: str, task_id: str):
     return resources.single(task)
 
 
+def _dag_file(sess, file_token: str, action: str) -> DagCode:
+    """The DAG file, if the caller may read every DAG it defines (404 otherwise: it is not in
+    their view), and 403 unless they may also `action` each of them."""
+    same_file = Dag.file_token == DagCode.file_token
+    row = sess.execute(
+        select(DagCode, visibility.every_dag_of_file(same_file, action).label("allowed"))
+        .where(DagCode.file_token == file_token, visibility.every_dag_of_file(same_file))).first()
+    if row is None:
+        raise NotFound(f"DAG file {file_token!r} does not exist.")
+    if not row.allowed:
+        raise Forbidden(f"User {authorization.current().username!r} lacks the permission "
+                        f"{action} on some of the DAGs that DAG file {file_token!r} defines.")
+    return row.DagCode
+
+
 def get_dag_source(file_token: str):
     media_type = resources.negotiate(SOURCE_FORMATS, "A DAG file's source")
     with session() as sess:
-        source = resources.get_or_404(sess, DagCode.file_token, file_token, "DAG file").source_code
+        source = _dag_file(sess, file_token, READ).source_code
     if media_type == "text/plain":
         return source, 200, {"Content-Type": "text/plain"}
     return resources.ok({"content": source})
@@ -255,6 +273,6 @@ def get_dag_source(file_token: str):
 
 def reparse_dag_file(file_token: str):
     with session() as sess:
-        if not processor.request_parse(sess, file_token):
-            raise NotFound(f"DAG file {file_token!r} does not exist.")
+        _dag_file(sess, file_token, EDIT)
+        processor.request_parse(sess, file_token)
     return resources.empty(201)

@@ -20,6 +20,7 @@ from windsock.dags import params
 from windsock.db.engine import session
 from windsock.db.models import DagRun, TaskInstance
 from windsock.runs import clearing, marking, trigger
+from windsock.security.authorization import dag_filter
 
 ORDER_COLUMNS = {
     "id": DagRun.id, "state": DagRun.state, "dag_id": DagRun.dag_id,
@@ -34,8 +35,9 @@ IDENTITY = ("dag_id", "dag_run_id")
 
 def _page(sess, conditions: list, *, order_by: str, limit: int, offset: int,
           fields: Iterable[str] | None = None, links: bool = True):
+    """One page of the runs that meet `conditions`, of the DAGs the caller may read."""
     return paging.collection(
-        sess, select(DagRun).where(*conditions), key="dag_runs",
+        sess, select(DagRun).where(dag_filter(DagRun.dag_id), *conditions), key="dag_runs",
         serialize=lambda run: only_fields(dag_run(run), fields, IDENTITY),
         order_by=order_by, columns=ORDER_COLUMNS, primary_key=DagRun.id,
         limit=limit, offset=offset, links=links)

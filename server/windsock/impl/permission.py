@@ -1,7 +1,23 @@
-"""Permission operations (stub): every action × resource pair that exists."""
+"""Permission operations: every action × resource pair that exists, the pairs roles are made of."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from windsock.api import paging
+from windsock.db.engine import session
+from windsock.db.models import Action, Permission, Resource
+from windsock.impl.role import permission_body
+
+PAIRS = (select(Action.name.label("action"), Resource.name.label("resource"))
+         .select_from(Permission).join(Action, Action.id == Permission.action_id)
+         .join(Resource, Resource.id == Permission.resource_id))
+
 
 def get_permissions(limit: int, offset: int):
-    raise NotImplementedError
+    with session() as sess:
+        # Sorted by resource, then action; the two names identify a permission.
+        return paging.collection(
+            sess, PAIRS, key="actions", serialize=lambda row: permission_body(*row),
+            order_by="resource", columns={"resource": Resource.name}, primary_key=Action.name,
+            limit=limit, offset=offset)

@@ -17,6 +17,7 @@ from windsock.db.engine import session
 from windsock.db.models import TI_KEY, DagRun, TaskInstance, TaskInstanceTry
 from windsock.runs import dependencies, graph, marking
 from windsock.runs.clearing import TRY_COLUMNS
+from windsock.security.authorization import dag_filter
 
 ORDER_COLUMNS = {
     "task_id": TaskInstance.task_id, "dag_id": TaskInstance.dag_id,
@@ -40,8 +41,10 @@ LOG_FORMATS = ("application/json", "text/plain")
 
 def _page(sess, conditions: list, *, order_by: str, limit: int, offset: int,
           links: bool = True):
-    """One page of the task instances that meet `conditions`, each with its run's logical date."""
-    stmt = select(TaskInstance, DagRun.logical_date).join(DagRun).where(*conditions)
+    """One page of the task instances that meet `conditions`, of the DAGs the caller may read,
+    each with its run's logical date."""
+    stmt = (select(TaskInstance, DagRun.logical_date).join(DagRun)
+            .where(dag_filter(TaskInstance.dag_id), *conditions))
     return paging.collection(
         sess, stmt, key="task_instances", serialize=lambda row: task_instance(*row),
         order_by=order_by, columns=ORDER_COLUMNS, primary_key=PRIMARY_KEY, limit=limit,

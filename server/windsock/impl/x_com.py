@@ -15,6 +15,7 @@ from windsock.api.problems import NotFound
 from windsock.api.representations import iso
 from windsock.db.engine import session
 from windsock.db.models import DagRun, XCom
+from windsock.security.authorization import dag_filter
 
 # The list's order is fixed: by DAG, then run, task, map index and key.
 ORDER = {"dag_id": XCom.dag_id}
@@ -34,7 +35,7 @@ def get_xcom_entries(dag_id: str, dag_run_id: str, task_id: str, limit: int, off
     with session() as sess:
         lookups.check_scope(sess, dag_id, dag_run_id, task_id)
         conditions = filters.where(
-            filters.equals(XCom.dag_id, dag_id), filters.equals(XCom.run_id, dag_run_id),
+            dag_filter(XCom.dag_id), filters.equals(XCom.dag_id, dag_id), filters.equals(XCom.run_id, dag_run_id),
             filters.equals(XCom.task_id, task_id), filters.equals(XCom.map_index, map_index),
             filters.equals(XCom.key, xcom_key))
         return paging.collection(
