@@ -329,3 +329,13 @@ def test_an_unknown_backend_stops_the_app_from_starting(monkeypatch, migrated):
     backends(monkeypatch, "basic,no.such.backend")
     with pytest.raises(ConfigError, match="no.such.backend"):
         create_app()
+
+
+def test_a_login_is_in_the_event_log_under_its_user_without_the_password(anonymous, viewer):
+    from windsock.db.models import EventLog
+
+    login(anonymous, viewer)
+    with session() as sess:
+        row = sess.scalars(select(EventLog).where(EventLog.event == "login")).one()
+    assert row.owner == viewer
+    assert PASSWORD not in row.extra

@@ -42,6 +42,7 @@ def _from_body(body: dict | None) -> Identity:
     if identity is None:
         raise Unauthorized("The username or password is wrong, or the user is inactive.",
                            challenges=backends.challenges())
+    context.context["user"] = identity.username  # the event log names who logged in
     return identity
 
 

@@ -8,14 +8,15 @@ from windsock.api.resources import ok
 from windsock.db.engine import session
 from windsock.db.models import Dag, DagRun
 from windsock.runs.states import RUN_STATES
+from windsock.security.authorization import dag_filter
 
 
 def get_dag_stats(dag_ids: list[str]):
-    # One query: every requested DAG that exists, with its run count per state (an outer join,
-    # so a DAG without runs still appears, with a NULL state).
+    # One query: every requested DAG that exists and that the caller may read, with its run
+    # count per state (an outer join, so a DAG without runs still appears, with a NULL state).
     stmt = (select(Dag.dag_id, DagRun.state, func.count(DagRun.id))
             .outerjoin(DagRun, DagRun.dag_id == Dag.dag_id)
-            .where(Dag.dag_id.in_(dag_ids))
+            .where(Dag.dag_id.in_(dag_ids), dag_filter(Dag.dag_id))
             .group_by(Dag.dag_id, DagRun.state))
     counts: dict[str, dict[str, int]] = {}
     with session() as sess:

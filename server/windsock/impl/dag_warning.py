@@ -8,6 +8,7 @@ from windsock.api import filters, paging
 from windsock.api.representations import iso
 from windsock.db.engine import session
 from windsock.db.models import DagWarning
+from windsock.security.authorization import dag_filter
 
 ORDER_COLUMNS = {"timestamp": DagWarning.timestamp, "dag_id": DagWarning.dag_id,
                  "warning_type": DagWarning.warning_type}
@@ -20,7 +21,7 @@ def _body(warning: DagWarning) -> dict:
 
 def get_dag_warnings(limit: int, offset: int, order_by: str, dag_id: str | None = None,
                      warning_type: str | None = None):
-    stmt = select(DagWarning).where(*filters.where(
+    stmt = select(DagWarning).where(dag_filter(DagWarning.dag_id), *filters.where(
         filters.equals(DagWarning.dag_id, dag_id),
         filters.equals(DagWarning.warning_type, warning_type)))
     with session() as sess:

@@ -1,10 +1,13 @@
-"""EventLog operations: reading the audit trail (api/audit.py writes it)."""
+"""EventLog operations: reading the audit trail (api/audit.py writes it).
+
+A caller sees the entries about no DAG and those about the DAGs they may read; an entry about
+another DAG is not in their view (404 when asked for by id)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from windsock.api import filters, paging, resources
+from windsock.api import filters, paging, resources, visibility
 from windsock.api.representations import iso
 from windsock.db.engine import session
 from windsock.db.models import EventLog
@@ -29,7 +32,7 @@ def get_event_logs(limit: int, offset: int, order_by: str, dag_id: str | None = 
                    excluded_events: list[str] | None = None):
     until = filters.parse_datetime("before", before)  # both exclusive
     since = filters.parse_datetime("after", after)
-    stmt = select(EventLog).where(*filters.where(
+    stmt = select(EventLog).where(visibility.event_log(), *filters.where(
         filters.equals(EventLog.dag_id, dag_id),
         filters.equals(EventLog.task_id, task_id),
         filters.equals(EventLog.run_id, run_id),
@@ -49,5 +52,6 @@ def get_event_logs(limit: int, offset: int, order_by: str, dag_id: str | None = 
 
 def get_event_log(event_log_id: int):
     with session() as sess:
-        entry = resources.get_or_404(sess, EventLog.id, event_log_id, "Event log entry")
+        entry = resources.get_or_404(sess, EventLog.id, event_log_id, "Event log entry",
+                                     visibility.event_log())
         return resources.single(_body(entry))

@@ -47,6 +47,24 @@ def upgrade() -> None:
                   sa.ForeignKey("permission.id", ondelete="CASCADE"), primary_key=True,
                   index=True),
     )
+    op.execute("INSERT INTO role (name) SELECT DISTINCT role FROM \"user\"")
+    # Rebuilding the user table (SQLite) drops it, and dropping it would cascade to tables
+    # referencing it: keep each user's role aside and create those tables after the rebuild.
+    op.execute("CREATE TABLE legacy_user_role AS SELECT id AS user_id, role FROM \"user\"")
+    with op.batch_alter_table("user") as batch:
+        batch.drop_column("role")
+        batch.add_column(sa.Column("first_name", sa.String(256), nullable=False,
+                                   server_default=""))
+        batch.add_column(sa.Column("last_name", sa.String(256), nullable=False,
+                                   server_default=""))
+        batch.add_column(sa.Column("email", sa.String(320)))
+        batch.add_column(sa.Column("changed_on", sa.DateTime(timezone=True)))
+        batch.add_column(sa.Column("last_login", sa.DateTime(timezone=True)))
+        batch.add_column(sa.Column("login_count", sa.Integer, nullable=False, server_default="0"))
+        batch.add_column(sa.Column("failed_login_count", sa.Integer, nullable=False,
+                                   server_default="0"))
+        batch.create_unique_constraint("uq_user_email", ["email"])
+    op.execute("UPDATE \"user\" SET changed_on = created_at")
     op.create_table(
         "user_role",
         sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"),
@@ -74,36 +92,27 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
     )
-    op.execute("INSERT INTO role (name) SELECT DISTINCT role FROM \"user\"")
-    op.execute("INSERT INTO user_role (user_id, role_id) SELECT u.id, r.id FROM \"user\" u "
-               "JOIN role r ON r.name = u.role")
-    with op.batch_alter_table("user") as batch:
-        batch.drop_column("role")
-        batch.add_column(sa.Column("first_name", sa.String(256), nullable=False,
-                                   server_default=""))
-        batch.add_column(sa.Column("last_name", sa.String(256), nullable=False,
-                                   server_default=""))
-        batch.add_column(sa.Column("email", sa.String(320)))
-        batch.add_column(sa.Column("changed_on", sa.DateTime(timezone=True)))
-        batch.add_column(sa.Column("last_login", sa.DateTime(timezone=True)))
-        batch.add_column(sa.Column("login_count", sa.Integer, nullable=False, server_default="0"))
-        batch.add_column(sa.Column("failed_login_count", sa.Integer, nullable=False,
-                                   server_default="0"))
-        batch.create_unique_constraint("uq_user_email", ["email"])
-    op.execute("UPDATE \"user\" SET changed_on = created_at")
+    op.execute("INSERT INTO user_role (user_id, role_id) SELECT l.user_id, r.id "
+               "FROM legacy_user_role l JOIN role r ON r.name = l.role")
+    op.drop_table("legacy_user_role")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("user") as batch:
-        batch.add_column(sa.Column("role", sa.String(64), nullable=False, server_default="Public"))
-    op.execute("UPDATE \"user\" SET role = (SELECT MIN(r.name) FROM user_role ur JOIN role r "
-               "ON r.id = ur.role_id WHERE ur.user_id = \"user\".id) "
-               "WHERE EXISTS (SELECT 1 FROM user_role ur WHERE ur.user_id = \"user\".id)")
+    # Each user keeps one role (the first by name); tables referencing the user table go before
+    # it is rebuilt, for the same reason as in upgrade.
+    op.execute("CREATE TABLE legacy_user_role AS SELECT ur.user_id, MIN(r.name) AS role "
+               "FROM user_role ur JOIN role r ON r.id = ur.role_id GROUP BY ur.user_id")
+    for table in ("user_session", "api_token", "user_role"):
+        op.drop_table(table)
     with op.batch_alter_table("user") as batch:
         batch.drop_constraint("uq_user_email", type_="unique")
         for column in ("failed_login_count", "login_count", "last_login", "changed_on", "email",
                        "last_name", "first_name"):
             batch.drop_column(column)
-    for table in ("user_session", "api_token", "user_role", "role_permission", "permission",
-                  "resource", "action", "role"):
+        batch.add_column(sa.Column("role", sa.String(64), nullable=False, server_default="Public"))
+    op.execute("UPDATE \"user\" SET role = (SELECT l.role FROM legacy_user_role l "
+               "WHERE l.user_id = \"user\".id) "
+               "WHERE id IN (SELECT user_id FROM legacy_user_role)")
+    op.drop_table("legacy_user_role")
+    for table in ("role_permission", "permission", "resource", "action", "role"):
         op.drop_table(table)

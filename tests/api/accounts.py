@@ -1,0 +1,49 @@
+"""Users and roles made through the API, for the tests of users, roles and permissions."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from tests.api.helpers import API
+
+USERS = f"{API}/users"
+ROLES = f"{API}/roles"
+PERMISSIONS = f"{API}/permissions"
+PASSWORD = "correct-horse-battery"
+API_ACCESS = ("can_access", "API")
+
+
+def fresh_name(prefix: str) -> str:
+    """A username used by one test only: failed-login counts outlive a test (see throttle)."""
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def user_body(username: str, **fields: Any) -> dict[str, Any]:
+    return {"username": username, "email": f"{username}@example.org", "first_name": "Jane",
+            "last_name": "Doe", "password": PASSWORD, **fields}
+
+
+def create_user(client, username: str, *roles: str, **fields: Any) -> dict[str, Any]:
+    """Create a user holding `roles` (the default, Public, when none are named)."""
+    if roles:
+        fields["roles"] = [{"name": role} for role in roles]
+    response = client.post(USERS, json=user_body(username, **fields))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def actions(*pairs: tuple[str, str]) -> list[dict[str, Any]]:
+    """A role's `actions` from (action, resource) pairs."""
+    return [{"action": {"name": action}, "resource": {"name": resource}}
+            for action, resource in pairs]
+
+
+def create_role(client, name: str, *pairs: tuple[str, str]) -> dict[str, Any]:
+    response = client.post(ROLES, json={"name": name, "actions": actions(*pairs)})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def pairs_of(role: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(item["action"]["name"], item["resource"]["name"]) for item in role["actions"]]
