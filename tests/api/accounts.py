@@ -19,12 +19,12 @@ def fresh_name(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
 
 
-def user_body(username: str, **fields: Any) -> dict[str, Any]:
+def user_body(username: str, /, **fields: Any) -> dict[str, Any]:
     return {"username": username, "email": f"{username}@example.org", "first_name": "Jane",
             "last_name": "Doe", "password": PASSWORD, **fields}
 
 
-def create_user(client, username: str, *roles: str, **fields: Any) -> dict[str, Any]:
+def create_user(client, username: str, /, *roles: str, **fields: Any) -> dict[str, Any]:
     """Create a user holding `roles` (the default, Public, when none are named)."""
     if roles:
         fields["roles"] = [{"name": role} for role in roles]

@@ -15,16 +15,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, true, update
 
 from tests.api.helpers import API, operations, spec
 from tests.support.queries import statements
 from tests.support.seed import EPOCH, sample_dag
 from windsock.dags.serialization import dumps, serialize
 from windsock.db.engine import session
-from windsock.db.models import (Connection, Dag, DagRun, DagTag, DagWarning, EventLog,
-                                ImportError, Pool, SerializedDag, TaskInstance,
-                                TaskInstanceTry, Variable, XCom)
+from windsock.db.models import (Action, Connection, Dag, DagRun, DagTag, DagWarning, EventLog,
+                                ImportError, Permission, Pool, Resource, Role, SerializedDag,
+                                TaskInstance, TaskInstanceTry, User, Variable, XCom,
+                                role_permission, user_role)
 
 MAX_STATEMENTS = 6
 SIZES = (100, 1000)
@@ -142,6 +143,39 @@ def seed_import_errors(start: int, stop: int) -> None:
                        for i in range(start, stop)])
 
 
+def seed_users(start: int, stop: int) -> None:
+    """Users u0000, u0001, ... each holding two roles."""
+    names = [f"u{i:04d}" for i in range(start, stop)]
+    bulk(User, [{"username": n, "email": f"{n}@example.org", "password_hash": "x"}
+                for n in names])
+    with session() as sess:
+        sess.execute(insert(user_role).from_select(
+            ["user_id", "role_id"], select(User.id, Role.id).join(Role, true())
+            .where(User.username.in_(names), Role.name.in_(("Op", "Viewer")))))
+
+
+def seed_roles(start: int, stop: int) -> None:
+    """Roles r0000, r0001, ... each holding the permissions on pools."""
+    names = [f"r{i:04d}" for i in range(start, stop)]
+    bulk(Role, [{"name": n} for n in names])
+    with session() as sess:
+        sess.execute(insert(role_permission).from_select(
+            ["role_id", "permission_id"],
+            select(Role.id, Permission.id).join(Permission, true())
+            .join(Resource, Resource.id == Permission.resource_id)
+            .where(Role.name.in_(names), Resource.name == "Pools")))
+
+
+def seed_permissions(start: int, stop: int) -> None:
+    """can_read on each of the DAGs d0000, d0001, ..."""
+    names = [f"DAG:d{i:04d}" for i in range(start, stop)]
+    bulk(Resource, [{"name": n} for n in names])
+    with session() as sess:
+        sess.execute(insert(Permission).from_select(
+            ["action_id", "resource_id"], select(Action.id, Resource.id).join(Resource, true())
+            .where(Action.name == "can_read", Resource.name.in_(names))))
+
+
 @dataclass(frozen=True)
 class Case:
     seed: Callable[[int, int], None]
@@ -184,6 +218,9 @@ CASES = {
     "get_event_logs": Case(seed_event_logs, "GET", f"{API}/eventLogs", "event_logs"),
     "get_import_errors": Case(seed_import_errors, "GET", f"{API}/importErrors",
                               "import_errors"),
+    "get_users": Case(seed_users, "GET", f"{API}/users", "users"),
+    "get_roles": Case(seed_roles, "GET", f"{API}/roles", "roles"),
+    "get_permissions": Case(seed_permissions, "GET", f"{API}/permissions", "actions"),
 }
 
 

@@ -29,6 +29,10 @@ CONTRACT_ENV = {
     # one the server enforces and positive_data_acceptance / negative_data_rejection stay strict.
     "WINDSOCK__API__MAXIMUM_PAGE_LIMIT": "2147483647",
     "WINDSOCK__API__MAX_REQUEST_BODY_SIZE": str(32 * 1024 * 1024),
+    # Checks such as ignored_auth send wrong credentials for the admin on purpose; with the
+    # default [api] auth_failure_limit a few in a row would lock the admin out (429) for the
+    # rest of the run. The throttle itself is tested in tests/api/test_auth_backends.py.
+    "WINDSOCK__API__AUTH_FAILURE_LIMIT": str(2**31 - 1),
 }
 
 

@@ -77,6 +77,7 @@ def test_go_sdk_e2e(go_env, migrated, parsed_dags: DagsFolder, scheduler):
     # The end-to-end tests ran rather than skipped.
     for name in ("TestVariables", "TestConnections", "TestPools", "TestUnauthorized",
                  "TestHealthAndVersion", "TestDags", "TestTriggerAndClearDryRun",
-                 "TestImportErrors", "TestRunExampleXComChain"):
+                 "TestImportErrors", "TestRunExampleXComChain", "TestBasicAuth",
+                 "TestAccessToken", "TestPersonalToken", "TestForbiddenForViewer"):
         assert f"--- PASS: {name}" in proc.stdout, _report(proc)
     assert "--- SKIP" not in proc.stdout, _report(proc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -18,15 +19,18 @@ def api_server(env: dict[str, str]) -> Iterator[str]:
     """Run the server with `env` until the block ends; yields its base URL."""
     port = free_port()
     cmd = [sys.executable, "-m", "windsock.cli", "api-server", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.PIPE,
+    # The output goes to a file, not a pipe: nobody reads a pipe while the server runs, and a
+    # full one would block the server's access log and with it every request.
+    output = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=output,
                             stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"api-server exited with {proc.returncode}:\n"
-                                   f"{proc.stdout.read()}")
+                output.seek(0)
+                raise RuntimeError(f"api-server exited with {proc.returncode}:\n{output.read()}")
             try:
                 with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2):
                     break
@@ -41,3 +45,4 @@ def api_server(env: dict[str, str]) -> Iterator[str]:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+        output.close()

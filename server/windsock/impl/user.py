@@ -104,10 +104,12 @@ def post_user(body: dict):
     resources.reject_nul(body)
     with session() as sess:
         _check_unique(sess, body)
+        now = utcnow()
         user = User(username=body["username"], email=body["email"],
                     first_name=body["first_name"], last_name=body["last_name"],
                     password_hash=hash_password(body["password"]), active=True,
-                    roles=_roles(sess, body.get("roles", DEFAULT_ROLES)))
+                    roles=_roles(sess, body.get("roles", DEFAULT_ROLES)),
+                    created_at=now, changed_on=now)
         sess.add(user)
         _flush(sess, user)
         return resources.created(_body(user), resources.location(user.username))
