@@ -23,7 +23,7 @@ var _ MappedNullable = &Role{}
 type Role struct {
 	// A role's name: 1 to 64 letters, digits, `_`, `.` or `-`, in words separated by single spaces. The built-in roles are `Admin`, `Op`, `User`, `Viewer` and `Public`.
 	Name string `json:"name" validate:"regexp=^[A-Za-z0-9_.-]+( [A-Za-z0-9_.-]+)*$"`
-	// The permissions the role grants; each action and resource must exist (422 otherwise).
+	// The permissions the role grants; each action and resource must exist (422 otherwise). A permission listed twice counts once.
 	Actions []ActionResource `json:"actions"`
 }
 

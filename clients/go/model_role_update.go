@@ -21,7 +21,7 @@ var _ MappedNullable = &RoleUpdate{}
 type RoleUpdate struct {
 	// A role's name: 1 to 64 letters, digits, `_`, `.` or `-`, in words separated by single spaces. The built-in roles are `Admin`, `Op`, `User`, `Viewer` and `Public`.
 	Name *string `json:"name,omitempty" validate:"regexp=^[A-Za-z0-9_.-]+( [A-Za-z0-9_.-]+)*$"`
-	// The complete new list of permissions; each action and resource must exist (422 otherwise).
+	// The complete new list of permissions; each action and resource must exist (422 otherwise). A permission listed twice counts once.
 	Actions []ActionResource `json:"actions,omitempty"`
 }
 

@@ -28,8 +28,8 @@ type UserCollectionItem struct {
 	LastName string `json:"last_name"`
 	// The name a user logs in with: 1 to 256 letters, digits, `_`, `.`, `@`, `+` or `-` (so an email address works). It appears in the user's URL, so it cannot hold `/` or spaces.
 	Username string `json:"username" validate:"regexp=^[A-Za-z0-9_.@+-]+$"`
-	// The user's email address; no two users share one.
-	Email string `json:"email"`
+	// The user's email address; no two users share one. `null` for a user made without one (`windsock users create` without `--email`, or the admin that `windsock standalone` makes).
+	Email NullableString `json:"email"`
 	// Whether the user may log in; an inactive user's credentials and tokens are refused.
 	Active bool `json:"active"`
 	// When the user last logged in successfully; `null` if never.
@@ -52,7 +52,7 @@ type _UserCollectionItem UserCollectionItem
 // This constructor will assign default values to properties that have it defined,
 // and makes sure properties required by API are set, but the set of arguments
 // will change when the set of required properties is changed
-func NewUserCollectionItem(firstName string, lastName string, username string, email string, active bool, lastLogin NullableTime, loginCount NullableInt32, failedLoginCount NullableInt32, roles []RoleReference, createdOn time.Time, changedOn time.Time) *UserCollectionItem {
+func NewUserCollectionItem(firstName string, lastName string, username string, email NullableString, active bool, lastLogin NullableTime, loginCount NullableInt32, failedLoginCount NullableInt32, roles []RoleReference, createdOn time.Time, changedOn time.Time) *UserCollectionItem {
 	this := UserCollectionItem{}
 	this.FirstName = firstName
 	this.LastName = lastName
@@ -149,27 +149,29 @@ func (o *UserCollectionItem) SetUsername(v string) {
 }
 
 // GetEmail returns the Email field value
+// If the value is explicit nil, the zero value for string will be returned
 func (o *UserCollectionItem) GetEmail() string {
-	if o == nil {
+	if o == nil || o.Email.Get() == nil {
 		var ret string
 		return ret
 	}
 
-	return o.Email
+	return *o.Email.Get()
 }
 
 // GetEmailOk returns a tuple with the Email field value
 // and a boolean to check if the value has been set.
+// NOTE: If the value is an explicit nil, `nil, true` will be returned
 func (o *UserCollectionItem) GetEmailOk() (*string, bool) {
 	if o == nil {
 		return nil, false
 	}
-	return &o.Email, true
+	return o.Email.Get(), o.Email.IsSet()
 }
 
 // SetEmail sets field value
 func (o *UserCollectionItem) SetEmail(v string) {
-	o.Email = v
+	o.Email.Set(&v)
 }
 
 // GetActive returns the Active field value
@@ -359,7 +361,7 @@ func (o UserCollectionItem) ToMap() (map[string]interface{}, error) {
 	toSerialize["first_name"] = o.FirstName
 	toSerialize["last_name"] = o.LastName
 	toSerialize["username"] = o.Username
-	toSerialize["email"] = o.Email
+	toSerialize["email"] = o.Email.Get()
 	toSerialize["active"] = o.Active
 	toSerialize["last_login"] = o.LastLogin.Get()
 	toSerialize["login_count"] = o.LoginCount.Get()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 import yaml
@@ -113,30 +114,68 @@ def spec() -> dict:
     return yaml.safe_load(SPEC_PATH.read_text())
 
 
-def operations() -> Iterator[tuple[str, str, str, dict]]:
+def resolved(document: dict, node: dict) -> dict:
+    """`node` with its local `$ref`s (`#/components/...`) followed."""
+    while "$ref" in node:
+        target = document
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def body_example(document: dict, operation: dict) -> Any:
+    """The JSON body the contract's example gives the operation's request: the request schema's
+    example, `{}` when it has none, None when the operation takes no body."""
+    if "requestBody" not in operation:
+        return None
+    content = resolved(document, operation["requestBody"])["content"]["application/json"]
+    return copy.deepcopy(resolved(document, content["schema"]).get("example", {}))
+
+
+def security_of(document: dict, operation: dict) -> list[dict]:
+    """The operation's security alternatives: its own `security`, else the document's.
+    `[]` means public; `{}` among them means callers without credentials are served too."""
+    return operation.get("security", document.get("security", []))
+
+
+def dummy_value(param: dict) -> str:
+    """A value that matches every key pattern: `1` for the numeric ids, `dummy` otherwise."""
+    return "1" if param["schema"].get("type") == "integer" else "dummy"
+
+
+def example_value(param: dict) -> str:
+    """The parameter's example from the contract, as it is written in a URL."""
+    example = param.get("example", param["schema"].get("example"))
+    if isinstance(example, list):  # style form, explode false: comma-separated
+        example = ",".join(map(str, example))
+    return str(example)
+
+
+def operations(fill: Callable[[dict], str] = dummy_value
+               ) -> Iterator[tuple[str, str, str, dict]]:
     """(operationId, METHOD, concrete URL, operation) of every operation in the bundled spec.
 
-    Path parameters are filled with a dummy value that matches every key pattern (`1` for the
-    numeric ids), and required query parameters with `dummy`, so that each URL reaches its
-    operation.
+    Path parameters and required query parameters are filled by `fill` (given the parameter
+    with its schema resolved): by default with a dummy value that matches every key pattern,
+    so that each URL reaches its operation; `example_value` uses the contract's examples.
     """
     document = spec()
     base = document["servers"][0]["url"].rstrip("/")
-    shared = document["components"]["parameters"]
 
-    def resolved(param: dict) -> dict:
-        return shared[param["$ref"].rsplit("/", 1)[-1]] if "$ref" in param else param
+    def param_of(node: dict) -> dict:
+        param = resolved(document, node)
+        return {**param, "schema": resolved(document, param["schema"])}
 
     for template, item in document["paths"].items():
         for method, operation in item.items():
             if method not in HTTP_METHODS:
                 continue
-            params = [resolved(p) for p in item.get("parameters", []) + operation.get(
-                "parameters", [])]
-            numeric = {p["name"] for p in params if p["schema"].get("type") == "integer"}
+            params = {p["name"]: p for p in map(param_of, item.get("parameters", [])
+                                                 + operation.get("parameters", []))}
             path = base + re.sub(r"\{([^/}]+)\}",
-                                 lambda m: "1" if m.group(1) in numeric else "dummy", template)
-            required = {p["name"]: "dummy" for p in params
+                                 lambda m: quote(fill(params[m.group(1)]), safe=""), template)
+            required = {p["name"]: fill(p) for p in params.values()
                         if p["in"] == "query" and p.get("required")}
             url = f"{path}?{urlencode(required)}" if required else path
             yield operation["operationId"], method.upper(), url, operation

@@ -171,6 +171,19 @@ def test_a_reader_of_every_dag_lists_everything(seeded, client, as_user, name):
     assert listing.call(as_user(VIEWER)) == listing.call(client)
 
 
+def _statements_sent(client, listing: Listing) -> int:
+    listing.call(client)  # the login is remembered after the first request
+    with statements() as sent:
+        listing.call(client)
+    return len(sent)
+
+
+@pytest.mark.parametrize("name", LISTINGS)
+def test_the_filter_costs_no_statement_of_its_own(seeded, client, as_user, name):
+    listing = LISTINGS[name]
+    assert _statements_sent(as_user(READER), listing) == _statements_sent(client, listing)
+
+
 def test_the_filter_is_a_subquery_of_the_count_and_of_the_page(seeded, as_user):
     reader = as_user(READER)
     LISTINGS["get_dag_runs"].call(reader)  # the login is remembered after the first request
@@ -220,7 +233,8 @@ def test_import_errors_of_files_without_a_readable_dag_are_not_found(seeded, as_
         assert_problem(reader.get(f"{API}/importErrors/{hidden}"), 404, str(hidden))
         assert as_user(VIEWER).get(f"{API}/importErrors/{hidden}").status_code == 200
     shown = _id_of(ImportError, ImportError.filename == f"/dags/{SHOWN}.py")
-    assert reader.get(f"{API}/importErrors/{shown}").json()["stack_trace"] == f"Traceback of {SHOWN}"
+    trace = reader.get(f"{API}/importErrors/{shown}").json()["stack_trace"]
+    assert trace == f"Traceback of {SHOWN}"
 
 
 def test_a_file_with_an_unreadable_dag_hides_its_source_and_stack_trace(seeded, as_user):

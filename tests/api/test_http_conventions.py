@@ -9,13 +9,27 @@ import pytest
 import yaml
 
 from tests.api.helpers import (
-    API, CONNECTIONS, POOLS, RESOURCES, VARIABLES, assert_problem, links, operations,
-    resource_params, spec,
+    API, CONNECTIONS, POOLS, RESOURCES, VARIABLES, assert_problem, body_example, links,
+    operations, resource_params, security_of, spec,
 )
 
-OPERATIONS = [pytest.param(method, path, {} if "requestBody" in op else None, id=op_id)
-              for op_id, method, path, op in operations()]
-AUTHENTICATED = [p for p in OPERATIONS if p.id != "get_health"]
+DOCUMENT = spec()
+# (operationId, METHOD, URL, the example body or None, the security alternatives)
+WALK = [(op_id, method, path, body_example(DOCUMENT, op), security_of(DOCUMENT, op))
+        for op_id, method, path, op in operations()]
+
+
+def operation_params(wanted=lambda security: True) -> list:
+    """(method, path, body) of the operations whose security alternatives are `wanted`."""
+    return [pytest.param(method, path, body, id=op_id)
+            for op_id, method, path, body, security in WALK if wanted(security)]
+
+
+OPERATIONS = operation_params()
+# `security: []` serves anyone; `{}` among the alternatives serves callers without credentials.
+NEEDING_CREDENTIALS = operation_params(lambda security: security and {} not in security)
+OPEN_TO_ANONYMOUS = operation_params(lambda security: {} in security)
+ALL_BUT_HEALTH = [p for p in OPERATIONS if p.id != "get_health"]
 BODY_OPERATIONS = [pytest.param(*p.values[:2], id=p.id)
                    for p in OPERATIONS if p.values[2] is not None]
 
@@ -31,10 +45,19 @@ def test_every_operation_is_in_the_walk():
         "test_connection", "get_pools", "post_pool", "get_pool", "patch_pool", "delete_pool"}
 
 
-@pytest.mark.parametrize("method, path, body", AUTHENTICATED)
-def test_every_operation_but_health_needs_credentials(client, method, path, body):
+@pytest.mark.parametrize("method, path, body", NEEDING_CREDENTIALS)
+def test_every_operation_needs_credentials_unless_its_security_says_otherwise(
+        client, method, path, body):
     response = client.request(method, path, json=body, auth=None)
     assert_problem(response, 401)
+    assert response.headers["www-authenticate"].startswith("Basic ")
+
+
+@pytest.mark.parametrize("method, path, body", OPEN_TO_ANONYMOUS)
+def test_an_operation_open_to_anonymous_callers_wants_credentials_in_its_body(
+        client, method, path, body):
+    response = client.request(method, path, auth=None)
+    assert_problem(response, 401, "username", "password")
     assert response.headers["www-authenticate"].startswith("Basic ")
 
 
@@ -46,7 +69,7 @@ def test_bad_credentials_are_401(client, credentials):
     assert "www-authenticate" in response.headers
 
 
-@pytest.mark.parametrize("method, path, body", AUTHENTICATED)
+@pytest.mark.parametrize("method, path, body", ALL_BUT_HEALTH)
 def test_every_operation_is_503_with_retry_after_when_the_database_is_down(
         client, database_down, method, path, body):
     response = client.request(method, path, json=body)
@@ -406,10 +429,16 @@ def test_patch_cannot_change_the_key(client, res):
     assert response.status_code == 200
 
 
+# Users and roles do not fit the shared tests above (unique emails, usernames up to 256
+# characters, role names with spaces, the built-in roles in every list); test_users.py and
+# test_roles.py cover the same conventions for them.
+TESTED_IN_THEIR_OWN_MODULE = {"users", "roles"}
+
+
 def test_resources_cover_every_keyed_collection():
     """Every collection whose items are created by POST and addressed by key below it (as
-    /pools and /pools/{pool_name}) is among the RESOURCES tested above."""
+    /pools and /pools/{pool_name}) is among the RESOURCES tested above, or has its own module."""
     paths = spec()["paths"]
     creatable = {path.split("/")[1] for path in paths if path.count("/") == 2
                  and path.endswith("}") and "post" in paths.get(path.rsplit("/", 1)[0], {})}
-    assert creatable == {r.plural for r in RESOURCES}
+    assert creatable == {r.plural for r in RESOURCES} | TESTED_IN_THEIR_OWN_MODULE

@@ -10,6 +10,7 @@ from windsock.db.engine import session
 from windsock.db.models import Action, Permission, Resource
 from windsock.security.model import ACTIONS, RESOURCES, is_valid_pair
 
+
 GLOBAL_PAIRS = {(a, r) for a in ACTIONS for r in RESOURCES if is_valid_pair(a, r)}
 
 

@@ -17,15 +17,16 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, true, update
 
-from tests.api.helpers import API, operations, spec
+from tests.api.helpers import API, operations, resolved, spec
+from tests.conftest import ADMIN
 from tests.support.queries import statements
 from tests.support.seed import EPOCH, sample_dag
 from windsock.dags.serialization import dumps, serialize
 from windsock.db.engine import session
-from windsock.db.models import (Action, Connection, Dag, DagRun, DagTag, DagWarning, EventLog,
-                                ImportError, Permission, Pool, Resource, Role, SerializedDag,
-                                TaskInstance, TaskInstanceTry, User, Variable, XCom,
-                                role_permission, user_role)
+from windsock.db.models import (Action, ApiToken, Connection, Dag, DagRun, DagTag, DagWarning,
+                                EventLog, ImportError, Permission, Pool, Resource, Role,
+                                SerializedDag, TaskInstance, TaskInstanceTry, User, Variable,
+                                XCom, role_permission, user_role)
 
 MAX_STATEMENTS = 6
 SIZES = (100, 1000)
@@ -176,6 +177,14 @@ def seed_permissions(start: int, stop: int) -> None:
             .where(Action.name == "can_read", Resource.name.in_(names))))
 
 
+def seed_api_tokens(start: int, stop: int) -> None:
+    """Personal API tokens t0000, t0001, ... of the admin, who lists them."""
+    with session() as sess:
+        admin_id = sess.scalar(select(User.id).where(User.username == ADMIN[0]))
+    bulk(ApiToken, [{"user_id": admin_id, "name": f"t{i:04d}", "token_digest": f"{i:064d}",
+                     "created_at": EPOCH + timedelta(minutes=i)} for i in range(start, stop)])
+
+
 @dataclass(frozen=True)
 class Case:
     seed: Callable[[int, int], None]
@@ -221,19 +230,11 @@ CASES = {
     "get_users": Case(seed_users, "GET", f"{API}/users", "users"),
     "get_roles": Case(seed_roles, "GET", f"{API}/roles", "roles"),
     "get_permissions": Case(seed_permissions, "GET", f"{API}/permissions", "actions"),
+    "get_api_tokens": Case(seed_api_tokens, "GET", f"{API}/auth/tokens", "api_tokens"),
 }
 
 
 SPEC = spec()
-
-
-def _resolve(node: dict) -> dict:
-    while "$ref" in node:
-        target = SPEC
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 def list_operations() -> set[str]:
@@ -243,9 +244,9 @@ def list_operations() -> set[str]:
         if method == "POST" and path.endswith("/list"):
             found.add(operation_id)
             continue
-        answer = _resolve(operation["responses"].get("200", {}))
+        answer = resolved(SPEC, operation["responses"].get("200", {}))
         schema = answer.get("content", {}).get("application/json", {}).get("schema")
-        if method == "GET" and schema and "total_entries" in _resolve(schema).get(
+        if method == "GET" and schema and "total_entries" in resolved(SPEC, schema).get(
                 "properties", {}):
             found.add(operation_id)
     return found

@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
-
-from tests.conftest import ADMIN
-
-SPEC = Path(__file__).resolve().parents[2] / "spec" / "dist" / "openapi.yaml"
 
 # Options switched on for the whole contract run, so that every operation is exercised beyond 403.
 # Configuration is read from the environment on every call, so setting it here is enough.
@@ -45,44 +38,12 @@ def contract_env() -> Iterator[None]:
 
 
 def reset_database() -> None:
-    """Back to the seeded state: the example objects only (see `seed_examples`)."""
+    """Back to the seeded state: the objects the contract's examples name, and the admin."""
     from tests.conftest import delete_created_rows
+    from tests.support.seed import seed_contract_examples
 
     delete_created_rows()
-    seed_examples()
-
-
-def parameter_examples() -> dict[str, Any]:
-    """{parameter name: example} of the contract's shared parameters."""
-    spec = yaml.safe_load(SPEC.read_text())
-    return {p["name"]: p["example"] for p in spec["components"]["parameters"].values()
-            if "example" in p}
-
-
-def seed_examples() -> None:
-    """The objects the contract's examples name, so the examples phase reaches real ones: DAG
-    `nightly_export` (with its file token), its run `scheduled__2024-05-01T00:00:00+00:00`
-    whose task `extract` succeeded on try 1 and returned an XCom, event log 4711 and import
-    error 12."""
-    from datetime import datetime, timezone
-
-    from windsock.db.engine import session
-    from windsock.db.models import EventLog, ImportError
-
-    from tests.support.seed import add_dag, add_run, add_xcom, sample_dag
-
-    examples = parameter_examples()
-    dag = sample_dag(examples["dag_id"])
-    add_dag(dag, token=examples["file_token"])
-    run = examples["dag_run_id"]
-    add_run(dag, run, state="running", logical_date=datetime(2024, 5, 1, tzinfo=timezone.utc),
-            run_type="scheduled", states={"extract": "success", "transform": "running"})
-    add_xcom(dag.dag_id, run, examples["task_id"], examples["xcom_key"], [1, 2, 3])
-    with session() as sess:
-        sess.add(EventLog(id=examples["event_log_id"], event="post_dag_run",
-                          dag_id=dag.dag_id, owner=ADMIN[0]))
-        sess.add(ImportError(id=examples["import_error_id"], filename="/dags/broken.py",
-                             stack_trace="SyntaxError: invalid syntax"))
+    seed_contract_examples()
 
 
 @pytest.fixture(autouse=True)

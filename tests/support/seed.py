@@ -1,17 +1,26 @@
 """Seeding the database directly, for tests that need DAGs, runs and task instances in given
-states without parsing files or running a scheduler."""
+states without parsing files or running a scheduler, or the objects the contract's examples name."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from functools import cache
+from typing import Any
 
+import yaml
+from sqlalchemy import select
+
+from tests.conftest import ADMIN
 from windsock import DAG, Param, ShellTask, task
+from windsock.app import SPEC_PATH
 from windsock.dags.serialization import dag_hash, dumps, serialize
 from windsock.dags.store import file_token
 from windsock.db.engine import session
-from windsock.db.models import (Dag, DagCode, DagRun, DagTag, SerializedDag, TaskInstance,
-                                XCom)
+from windsock.db import models
+from windsock.db.models import (Dag, DagCode, DagRun, DagTag, EventLog, Role, SerializedDag,
+                                TaskInstance, User, XCom)
+from windsock.security.passwords import hash_password
 
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -95,3 +104,57 @@ def add_xcom(dag_id: str, run_id: str, task_id: str, key: str, value) -> None:
     with session() as sess:
         sess.add(XCom(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=-1, key=key,
                       value=json.dumps(value)))
+
+
+# The objects the contract's examples name
+
+
+@cache
+def contract() -> dict[str, Any]:
+    """The bundled contract, read once (callers must not change it)."""
+    return yaml.safe_load(SPEC_PATH.read_text())
+
+
+def parameter_examples(document: dict[str, Any]) -> dict[str, Any]:
+    """{parameter name: example} of the contract's shared parameters."""
+    return {p["name"]: p["example"] for p in document["components"]["parameters"].values()
+            if "example" in p}
+
+
+@cache
+def _password_hash(password: str) -> str:
+    return hash_password(password)
+
+
+def add_example_user(document: dict[str, Any]) -> None:
+    """The user of the `UserCreate` example (`jdoe`, holding `Op`); its password is the one the
+    login and token examples send, so those examples succeed."""
+    example = document["components"]["schemas"]["UserCreate"]["example"]
+    with session() as sess:
+        held = sess.scalars(select(Role).where(
+            Role.name.in_([r["name"] for r in example["roles"]]))).all()
+        sess.add(User(username=example["username"], email=example["email"],
+                      first_name=example["first_name"], last_name=example["last_name"],
+                      password_hash=_password_hash(example["password"]), active=True,
+                      roles=list(held)))
+
+
+def seed_contract_examples() -> None:
+    """The objects the contract's examples name, so requests made from them reach real ones: DAG
+    `nightly_export` (with its file token), its run `scheduled__2024-05-01T00:00:00+00:00`
+    whose task `extract` succeeded on try 1 and returned an XCom, event log 4711, import error
+    12, and the user `jdoe`."""
+    document = contract()
+    examples = parameter_examples(document)
+    dag = sample_dag(examples["dag_id"])
+    add_dag(dag, token=examples["file_token"])
+    run = examples["dag_run_id"]
+    add_run(dag, run, state="running", logical_date=datetime(2024, 5, 1, tzinfo=timezone.utc),
+            run_type="scheduled", states={"extract": "success", "transform": "running"})
+    add_xcom(dag.dag_id, run, examples["task_id"], examples["xcom_key"], [1, 2, 3])
+    with session() as sess:
+        sess.add(EventLog(id=examples["event_log_id"], event="post_dag_run",
+                          dag_id=dag.dag_id, owner=ADMIN[0]))
+        sess.add(models.ImportError(id=examples["import_error_id"], filename="/dags/broken.py",
+                             stack_trace="SyntaxError: invalid syntax"))
+    add_example_user(document)

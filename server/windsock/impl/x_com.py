@@ -35,9 +35,9 @@ def get_xcom_entries(dag_id: str, dag_run_id: str, task_id: str, limit: int, off
     with session() as sess:
         lookups.check_scope(sess, dag_id, dag_run_id, task_id)
         conditions = filters.where(
-            dag_filter(XCom.dag_id), filters.equals(XCom.dag_id, dag_id), filters.equals(XCom.run_id, dag_run_id),
-            filters.equals(XCom.task_id, task_id), filters.equals(XCom.map_index, map_index),
-            filters.equals(XCom.key, xcom_key))
+            dag_filter(XCom.dag_id), filters.equals(XCom.dag_id, dag_id),
+            filters.equals(XCom.run_id, dag_run_id), filters.equals(XCom.task_id, task_id),
+            filters.equals(XCom.map_index, map_index), filters.equals(XCom.key, xcom_key))
         return paging.collection(
             sess, WITH_LOGICAL_DATE.where(*conditions), key="xcom_entries",
             serialize=lambda row: _item(*row), order_by="dag_id", columns=ORDER,

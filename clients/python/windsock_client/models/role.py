@@ -30,7 +30,7 @@ class Role(BaseModel):
     A role: a named set of permissions. A user holds every permission of every role granted to them. Both fields are required when creating a role; `actions` may be empty. 
     """ # noqa: E501
     name: Annotated[str, Field(min_length=1, strict=True, max_length=64)] = Field(description="A role's name: 1 to 64 letters, digits, `_`, `.` or `-`, in words separated by single spaces. The built-in roles are `Admin`, `Op`, `User`, `Viewer` and `Public`. ", json_schema_extra={"examples": ["Data Engineers"]})
-    actions: Annotated[List[ActionResource], Field(max_length=10000)] = Field(description="The permissions the role grants; each action and resource must exist (422 otherwise).")
+    actions: Annotated[List[ActionResource], Field(max_length=10000)] = Field(description="The permissions the role grants; each action and resource must exist (422 otherwise). A permission listed twice counts once. ")
     __properties: ClassVar[List[str]] = ["name", "actions"]
 
     @field_validator('name', mode="before")

@@ -30,7 +30,7 @@ class RoleUpdate(BaseModel):
     Fields to change on a role. Only the fields named in `update_mask` are applied when it is given; otherwise every field present in the body is applied. Sending a different `name` renames the role; `actions` replaces the whole list of permissions. 
     """ # noqa: E501
     name: Optional[Annotated[str, Field(min_length=1, strict=True, max_length=64)]] = Field(default=None, description="A role's name: 1 to 64 letters, digits, `_`, `.` or `-`, in words separated by single spaces. The built-in roles are `Admin`, `Op`, `User`, `Viewer` and `Public`. ", json_schema_extra={"examples": ["Data Engineers"]})
-    actions: Optional[Annotated[List[ActionResource], Field(max_length=10000)]] = Field(default=None, description="The complete new list of permissions; each action and resource must exist (422 otherwise).")
+    actions: Optional[Annotated[List[ActionResource], Field(max_length=10000)]] = Field(default=None, description="The complete new list of permissions; each action and resource must exist (422 otherwise). A permission listed twice counts once. ")
     __properties: ClassVar[List[str]] = ["name", "actions"]
 
     @field_validator('name', mode="before")

@@ -33,7 +33,7 @@ class UserCollectionItem(BaseModel):
     first_name: StrictStr = Field(description="The user's given name.", json_schema_extra={"examples": ["Jane"]})
     last_name: StrictStr = Field(description="The user's family name.", json_schema_extra={"examples": ["Doe"]})
     username: Annotated[str, Field(min_length=1, strict=True, max_length=256)] = Field(description="The name a user logs in with: 1 to 256 letters, digits, `_`, `.`, `@`, `+` or `-` (so an email address works). It appears in the user's URL, so it cannot hold `/` or spaces. ", json_schema_extra={"examples": ["jdoe"]})
-    email: StrictStr = Field(description="The user's email address; no two users share one.", json_schema_extra={"examples": ["jane.doe@example.org"]})
+    email: Optional[StrictStr] = Field(description="The user's email address; no two users share one. `null` for a user made without one (`windsock users create` without `--email`, or the admin that `windsock standalone` makes). ", json_schema_extra={"examples": ["jane.doe@example.org"]})
     active: StrictBool = Field(description="Whether the user may log in; an inactive user's credentials and tokens are refused.", json_schema_extra={"examples": [True]})
     last_login: Optional[datetime] = Field(description="When the user last logged in successfully; `null` if never.", json_schema_extra={"examples": ["2024-05-02T08:15:00Z"]})
     login_count: Optional[StrictInt] = Field(description="How many times the user has logged in successfully; `null` if never counted.", json_schema_extra={"examples": [42]})
@@ -105,6 +105,11 @@ class UserCollectionItem(BaseModel):
             for _item_roles in self.roles:
                 _items.append(_item_roles.to_dict() if _item_roles is not None else None)
             _dict['roles'] = _items
+        # set to None if email (nullable) is None
+        # and model_fields_set contains the field
+        if self.email is None and "email" in self.model_fields_set:
+            _dict['email'] = None
+
         # set to None if last_login (nullable) is None
         # and model_fields_set contains the field
         if self.last_login is None and "last_login" in self.model_fields_set:
