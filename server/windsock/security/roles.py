@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from windsock.db.models import Action, Permission, Resource, Role
 from windsock.security.model import ACTIONS, RESOURCES, Pair, built_in_roles, is_valid_pair
 
 
-def _named(sess: Session, model: type, name: str):
-    row = sess.scalar(select(model).where(model.name == name))
+def _get_or_create(sess: Session, model: type, **key):
+    """The row with these column values, inserted if missing. Two transactions inserting the
+    same row at once both succeed: the loser's savepoint rolls back and it reads the winner's."""
+    query = select(model).filter_by(**key)
+    row = sess.scalar(query)
     if row is None:
-        row = model(name=name)
-        sess.add(row)
-        sess.flush()
+        try:
+            with sess.begin_nested():
+                row = model(**key)
+                sess.add(row)
+        except IntegrityError:
+            row = sess.scalars(query).one()
     return row
 
 
@@ -22,14 +29,9 @@ def permission(sess: Session, action: str, resource: str) -> Permission:
     """The permission row for the pair, created (with its action and resource) if missing."""
     if not is_valid_pair(action, resource):
         raise ValueError(f"{action} on {resource} is not a permission of the model.")
-    act, res = _named(sess, Action, action), _named(sess, Resource, resource)
-    row = sess.scalar(select(Permission).where(Permission.action_id == act.id,
-                                               Permission.resource_id == res.id))
-    if row is None:
-        row = Permission(action=act, resource=res)
-        sess.add(row)
-        sess.flush()
-    return row
+    act = _get_or_create(sess, Action, name=action)
+    res = _get_or_create(sess, Resource, name=resource)
+    return _get_or_create(sess, Permission, action_id=act.id, resource_id=res.id)
 
 
 def permissions(sess: Session, pairs: set[Pair]) -> list[Permission]:
@@ -43,5 +45,5 @@ def sync_built_in_roles(sess: Session) -> None:
             if is_valid_pair(action, resource):
                 permission(sess, action, resource)
     for name, pairs in built_in_roles().items():
-        role = _named(sess, Role, name)
+        role = _get_or_create(sess, Role, name=name)
         role.permissions = permissions(sess, pairs)
