@@ -110,9 +110,9 @@ func TestAccessToken(t *testing.T) {
 	must(t, "create an access token with credentials in the body", err)
 	listVariables(t, client, withBearer(ctx, fromBody.GetAccessToken()), "with the body's token")
 
-	// An access token is not exchanged for another one.
+	// An access token is not exchanged for another one: the operation does not take Bearer.
 	_, resp, err = client.AuthAPI.CreateAccessToken(bearer).Execute()
-	problem(t, err, resp, http.StatusForbidden)
+	problem(t, err, resp, http.StatusUnauthorized)
 
 	refused(t, client, withBearer(ctx, issued.GetAccessToken()+"x"))
 }

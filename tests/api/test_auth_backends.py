@@ -210,8 +210,17 @@ def test_the_token_exchange_without_any_credentials_is_401(anonymous):
 
 
 def test_a_bearer_token_cannot_buy_another(anonymous, viewer):
+    """The token exchange does not list Bearer among its schemes, so the bearer backend is not
+    even asked: without other credentials it is a request without any."""
     token = token_for(anonymous, headers=basic(viewer, PASSWORD))["access_token"]
-    assert anonymous.post(f"{API}/auth/token", headers=bearer(token)).status_code == 403
+    response = anonymous.post(f"{API}/auth/token", headers=bearer(token))
+    assert response.status_code == 401
+    assert "Bearer" not in challenges(response)
+
+
+def test_logout_takes_the_session_cookie_only(anonymous, viewer):
+    response = anonymous.post(f"{API}/auth/logout", headers=basic(viewer, PASSWORD))
+    assert response.status_code == 401
 
 
 def _signed(claims: dict, key: str | None = None) -> str:

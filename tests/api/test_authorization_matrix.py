@@ -14,8 +14,9 @@ For every operation but the public ones (`security: []`):
 Needs on `DAGs` are granted as declared, on every DAG; per-DAG grants are in test_dag_permissions.
 
 Measured size: 72 operations (74 in the contract, less the 2 public ones) x 4 kinds of case =
-310 cases: 72 allowed + 94 missing (one per declared permission) + 72 anonymous + 72 without API
-access. The users are made directly in the database, all with one cheaply hashed password.
+307 cases: 72 allowed + 91 missing (one per declared permission; 6 operations declare none) +
+72 anonymous + 72 without API access. The users are made directly in the database, all with one
+cheaply hashed password; the whole module runs in about 10 s.
 """
 
 from __future__ import annotations
@@ -84,13 +85,17 @@ OPERATIONS = [local_test_connection(op) for op in walk()]
 GUARDED = [op for op in OPERATIONS if not op.public]
 
 
+def named(pair: Pair) -> str:
+    return f"{pair[0]} on {pair[1]}"
+
+
 def operation_params(ops: list[Operation]) -> list:
     return [pytest.param(op, id=op.op_id) for op in ops]
 
 
 def missing_params() -> list:
     """(operation, the declared permission left out) for every declared permission."""
-    return [pytest.param(op, need, id=f"{op.op_id}-without-{need[0]}-on-{need[1]}")
+    return [pytest.param(op, need, id=f"{op.op_id}-without-{named(need).replace(' ', '-')}")
             for op in GUARDED for need in op.needs]
 
 
@@ -115,10 +120,6 @@ def call(client, op: Operation, pairs: set[Pair] | None):
     """Send the operation's request as a user holding `pairs`, or without credentials."""
     auth = None if pairs is None else user_holding(pairs)
     return client.request(op.method, op.url, json=op.body, auth=auth)
-
-
-def named(pair: Pair) -> str:
-    return f"{pair[0]} on {pair[1]}"
 
 
 def assert_forbidden_for(response, lacking: Pair, held: set[Pair]) -> None:

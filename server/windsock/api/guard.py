@@ -2,11 +2,12 @@
 before the request is validated or any work is done.
 
 Runs as ASGI middleware after routing, so it knows the operation. Its needs come from the
-contract's `x-permissions`. Operations with `security: []` are served to anyone (`GET /health`,
+contract's `x-permissions`, and only the backends implementing the security schemes the
+operation lists are tried. Operations with `security: []` are served to anyone (`GET /health`,
 and login, which checks the credentials in its body); those allowing `{}` among their security
 alternatives use credentials when sent and are served without them too (the token exchange,
-which then checks credentials in its body). The caller lands in connexion's context: `user` (the username) and
-`token_info` (the `Principal`).
+which then checks credentials in its body). The caller lands in connexion's context: `user`
+(the username), `token_info` (the `Principal`) and `auth_schemes` (the schemes offered).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Rule:
     needs: list[Pair]
     public: bool  # `security: []`: served to anyone, credentials are not even looked at
     anonymous: bool  # `{}` among the alternatives: credentials are used when sent
+    schemes: frozenset[str]  # the security schemes the operation accepts
 
 
 def rules(spec: dict) -> dict[str, Rule]:
@@ -42,7 +44,8 @@ def rules(spec: dict) -> dict[str, Rule]:
                 continue
             security = operation.get("security", default_security)
             needs = [(p["action"], p["resource"]) for p in operation["x-permissions"]]
-            table[operation["operationId"]] = Rule(needs, not security, {} in security)
+            schemes = frozenset(name for requirement in security for name in requirement)
+            table[operation["operationId"]] = Rule(needs, not security, {} in security, schemes)
     return table
 
 
@@ -65,14 +68,14 @@ def problem_of(refused: backends.Refused) -> problems.Problem:
 
 def _caller(request: Request, rule: Rule) -> Principal | None:
     try:
-        identity = backends.authenticate(request)
+        identity = backends.authenticate(request, rule.schemes)
     except backends.Refused as refused:
         raise problem_of(refused) from None
     if identity is None:
         if rule.anonymous:
             return None
         raise problems.Unauthorized("No valid credentials were sent with the request.",
-                                    challenges=backends.challenges())
+                                    challenges=backends.challenges(rule.schemes))
     caller = authorization.principal(identity)
     authorize(caller, rule, request.path_params.get("dag_id"))
     return caller
@@ -93,4 +96,5 @@ class Guard:
             context = scope["extensions"].setdefault("connexion_context", {})
             context["user"] = caller.username if caller else None
             context["token_info"] = caller
+            context["auth_schemes"] = rule.schemes
         await self.app(scope, receive, send)

@@ -1,21 +1,38 @@
 """Request validation as connexion does it, with the API's status codes and readable details.
 
 - A JSON body missing a mandatory field is well formed but unprocessable: 422, not 400.
-- An optional body may be left out (connexion would insist on one).
+- An optional body may be left out (connexion would insist on one), but a JSON `null` body is
+  400 rather than taken for a left-out one.
 - A parameter that breaks its schema is named in the detail, without jsonschema's schema dump.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from connexion.datastructures import MediaTypeDict
-from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
+from connexion.validators import (
+    VALIDATOR_MAP,
+    JSONRequestBodyValidator,
+    ParameterValidator,
+)
+from starlette.types import Scope
 
-from windsock.api.problems import Unprocessable
+from windsock.api.problems import BadRequest, Unprocessable
 
 
 class BodyValidator(JSONRequestBodyValidator):
+    async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
+        raw = b"".join([chunk async for chunk in stream])
+        if not raw:
+            return None  # no body
+        body = await super()._parse(_replay(raw), scope)
+        if body is None and not self._nullable:
+            raise BadRequest("The body is JSON null; send an object, or leave the body out "
+                             "where it is optional.")
+        return body
+
     def _validate(self, body: Any) -> dict | None:
         if body is None and not self._required:
             return None  # an optional body that was left out
@@ -36,6 +53,10 @@ class Parameters(ParameterValidator):
         # jsonschema's text is the message, a blank line, then the whole schema: keep the message.
         message = error.split("\n\n", 1)[0]
         return f"Invalid {parameter_type} parameter '{param['name']}': {message}"
+
+
+async def _replay(raw: bytes) -> AsyncGenerator[bytes, None]:
+    yield raw
 
 
 def validator_map() -> dict:

@@ -1,7 +1,8 @@
 """Auth operations: access tokens, login sessions and the caller's personal API tokens.
 
-`create_access_token` uses the caller the guard authenticated, or else the username and password
-in its body; `login` is public and always checks the credentials in its body. Either way a user
+`create_access_token` uses the caller the guard authenticated (by basic, session or Kerberos: the
+contract does not offer Bearer there, so a token never buys a fresh one), or else the username
+and password in its body; `login` is public and always checks the credentials in its body. Either way a user
 without API access gets no token and no session (403).
 """
 
@@ -29,11 +30,15 @@ NO_STORE = {"Cache-Control": "no-store"}
 ORDER_COLUMNS = {"created_at": ApiToken.created_at}
 
 
+def _challenges() -> list[str]:
+    return backends.challenges(context.context.get("auth_schemes"))
+
+
 def _from_body(body: dict | None) -> Identity:
     """The identity proven by the username and password in the body; 401 or 429 otherwise."""
     if not body or "username" not in body or "password" not in body:
         raise Unauthorized("Send credentials: authenticate the request, or put username and "
-                           "password in the JSON body.", challenges=backends.challenges())
+                           "password in the JSON body.", challenges=_challenges())
     try:
         identity = credentials.verify(body["username"], body["password"],
                                       flask.request.remote_addr or "", via="password")
@@ -41,7 +46,7 @@ def _from_body(body: dict | None) -> Identity:
         raise problem_of(refused) from None
     if identity is None:
         raise Unauthorized("The username or password is wrong, or the user is inactive.",
-                           challenges=backends.challenges())
+                           challenges=_challenges())
     context.context["user"] = identity.username  # the event log names who logged in
     return identity
 
@@ -59,9 +64,6 @@ def _caller() -> Principal:
 
 def create_access_token(body: dict | None = None):
     caller: Principal | None = context.context.get("token_info")
-    if caller and caller.via == "bearer":
-        raise Forbidden("A bearer token cannot be exchanged for an access token; authenticate "
-                        "with a password, a session or Kerberos.")
     identity = (Identity(caller.user_id, caller.username, caller.via) if caller
                 else _with_api_access(_from_body(body)))
     token, lifetime = tokens.issue_access_token(identity)

@@ -8,6 +8,11 @@ A backend is a module (or any object) with two attributes:
   ones). It may raise ``Refused`` to have the request answered with an error instead, such as
   ``TooManyFailures`` (429 with ``Retry-After``).
 
+A backend may also name, as ``SCHEME``, the security scheme of the contract it implements
+(``Basic``, ``Bearer``, ``Cookie``, ``Negotiate``). It is then tried only for operations whose
+``security`` lists that scheme (``POST /auth/logout`` takes the session cookie only, for
+example). A backend without ``SCHEME`` is tried for every operation.
+
 ``[api] auth_backends`` lists the backends to try, in order, as dotted module paths or the
 short names of the built-in ones; the first identity wins. Backends run in a worker thread and
 may use the database (``windsock.db.engine.session``).
@@ -79,15 +84,22 @@ def configured() -> list[ModuleType]:
     return [_load(name) for name in names]
 
 
-def authenticate(request: Request) -> Identity | None:
-    """The identity from the first configured backend that accepts the request."""
-    for backend in configured():
+def _offered(schemes: frozenset[str] | None) -> list[ModuleType]:
+    """The configured backends that may serve an operation offering `schemes` (None: all)."""
+    return [b for b in configured()
+            if schemes is None or getattr(b, "SCHEME", None) in (None, *schemes)]
+
+
+def authenticate(request: Request, schemes: frozenset[str] | None = None) -> Identity | None:
+    """The identity from the first configured backend (of those serving `schemes`) that
+    accepts the request."""
+    for backend in _offered(schemes):
         identity = backend.authenticate(request)
         if identity is not None:
             return identity
     return None
 
 
-def challenges() -> list[str]:
-    """The `WWW-Authenticate` challenges of the configured backends."""
-    return [b.CHALLENGE for b in configured() if b.CHALLENGE]
+def challenges(schemes: frozenset[str] | None = None) -> list[str]:
+    """The `WWW-Authenticate` challenges of the configured backends serving `schemes`."""
+    return [b.CHALLENGE for b in _offered(schemes) if b.CHALLENGE]

@@ -11,6 +11,7 @@ from windsock.security import credentials
 from windsock.security.backends import Identity
 
 CHALLENGE = 'Basic realm="windsock", charset="UTF-8"'
+SCHEME = "Basic"
 
 
 def _decode(header: str) -> tuple[str, str] | None:

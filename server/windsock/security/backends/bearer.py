@@ -8,6 +8,7 @@ from windsock.security import tokens
 from windsock.security.backends import Identity
 
 CHALLENGE = 'Bearer realm="windsock"'
+SCHEME = "Bearer"
 
 
 def authenticate(request: Request) -> Identity | None:

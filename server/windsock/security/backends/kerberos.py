@@ -29,7 +29,7 @@ except ImportError as exc:  # the optional extra is not installed
                       "pip install 'windsock[kerberos]'") from exc
 
 CHALLENGE = "Negotiate"
-SCHEME = "negotiate"
+SCHEME = "Negotiate"
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 def _token(request: Request) -> bytes | None:
     """The GSS token of a Negotiate Authorization header; None when there is none."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != SCHEME:
+    if scheme.lower() != "negotiate":
         return None
     try:
         return base64.b64decode(value.strip(), validate=True) or None

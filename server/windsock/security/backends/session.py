@@ -15,6 +15,7 @@ from windsock.security import sessions
 from windsock.security.backends import Identity, Refused
 
 CHALLENGE = None  # a browser login form, not an HTTP challenge
+SCHEME = "Cookie"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
