@@ -26,15 +26,23 @@ from dataclasses import dataclass, replace
 
 import pytest
 from argon2 import PasswordHasher
-
-from tests.api.helpers import (assert_problem, body_example, example_value, operations,
-                               security_of, spec)
-from tests.support.ports import free_port
-from tests.support.seed import seed_contract_examples
+from sqlalchemy import select
 from windsock.db.engine import session
 from windsock.db.models import Role, User
-from windsock.security import roles
+from windsock.security import roles, sessions
+from windsock.security.backends import Identity
 from windsock.security.model import API_ACCESS, Pair, is_valid_pair
+
+from tests.api.helpers import (
+    assert_problem,
+    body_example,
+    example_value,
+    operations,
+    security_of,
+    spec,
+)
+from tests.support.ports import free_port
+from tests.support.seed import seed_contract_examples
 
 PUBLIC_OPERATIONS = {"get_health", "login"}
 PASSWORD = "matrix-password"
@@ -116,10 +124,28 @@ def user_holding(pairs: set[Pair]) -> tuple[str, str]:
     return name, PASSWORD
 
 
+def takes_basic(op: Operation) -> bool:
+    return any("Basic" in requirement for requirement in op.security)
+
+
+def session_headers(username: str) -> dict[str, str]:
+    """A login session's cookie and CSRF token, for operations taking the session cookie only."""
+    with session() as sess:
+        user_id = sess.scalar(select(User.id).where(User.username == username))
+    secret, csrf, _ = sessions.start(Identity(user_id, username, "session"))
+    return {"Cookie": f"{sessions.COOKIE}={secret}", sessions.CSRF_HEADER: csrf}
+
+
 def call(client, op: Operation, pairs: set[Pair] | None):
-    """Send the operation's request as a user holding `pairs`, or without credentials."""
-    auth = None if pairs is None else user_holding(pairs)
-    return client.request(op.method, op.url, json=op.body, auth=auth)
+    """Send the operation's request as a user holding `pairs`, or without credentials; by basic
+    auth, or by a session where the operation does not take basic auth."""
+    if pairs is None:
+        return client.request(op.method, op.url, json=op.body, auth=None)
+    credentials = user_holding(pairs)
+    if takes_basic(op):
+        return client.request(op.method, op.url, json=op.body, auth=credentials)
+    return client.request(op.method, op.url, json=op.body, auth=None,
+                          headers=session_headers(credentials[0]))
 
 
 def assert_forbidden_for(response, lacking: Pair, held: set[Pair]) -> None:
