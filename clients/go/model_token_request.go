@@ -19,7 +19,7 @@ import (
 // checks if the TokenRequest type satisfies the MappedNullable interface at compile time
 var _ MappedNullable = &TokenRequest{}
 
-// TokenRequest A username and password to exchange for an access token, for a caller that sends no other credentials.
+// TokenRequest A username and password to exchange for an access token, for a caller that sends no other credentials. A JSON `null` body counts as no body (some clients send one for an empty optional body).
 type TokenRequest struct {
 	// The name a user logs in with: 1 to 256 letters, digits, `_`, `.`, `@`, `+` or `-` (so an email address works). It appears in the user's URL, so it cannot hold `/` or spaces.
 	Username string `json:"username" validate:"regexp=^[A-Za-z0-9_.@+-]+$"`

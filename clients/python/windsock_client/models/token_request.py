@@ -26,7 +26,7 @@ from pydantic_core import to_jsonable_python
 
 class TokenRequest(BaseModel):
     """
-    A username and password to exchange for an access token, for a caller that sends no other credentials.
+    A username and password to exchange for an access token, for a caller that sends no other credentials. A JSON `null` body counts as no body (some clients send one for an empty optional body).
     """ # noqa: E501
     username: Annotated[str, Field(min_length=1, strict=True, max_length=256)] = Field(description="The name a user logs in with: 1 to 256 letters, digits, `_`, `.`, `@`, `+` or `-` (so an email address works). It appears in the user's URL, so it cannot hold `/` or spaces. ", json_schema_extra={"examples": ["jdoe"]})
     password: Annotated[str, Field(min_length=1, strict=True, max_length=1024)] = Field(description="The user's password.", json_schema_extra={"examples": ["correct-horse-battery"]})
