@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from tests.api.helpers import API, assert_problem
 from tests.support.queries import statements
 from tests.support.seed import add_dag, add_run, add_xcom, sample_dag
 from windsock.dags.store import file_token
 from windsock.db.engine import session
-from windsock.db.models import Dag, DagWarning, EventLog, ImportError, Resource, Role, User
-from windsock.security.model import (ACCESS, API as API_RESOURCE, DAG_PREFIX, DAGS, EDIT, READ,
+from windsock.db.models import Dag, DagWarning, EventLog, ImportError, Role, User
+from windsock.security.model import (ACCESS, API as API_RESOURCE, DAGS, EDIT, READ,
                                      dag_resource)
 from windsock.security.passwords import hash_password
 from windsock.security.roles import permissions
@@ -80,15 +80,6 @@ def _create_user(name: str, pairs: set[tuple[str, str]]) -> None:
         sess.add(User(username=name, password_hash=_PASSWORD_HASH, active=True, roles=[role]))
 
 
-def _remove_roles_and_dag_resources() -> None:
-    """The shared cleanup keeps roles and permissions; drop this module's (cascading to their
-    permissions and grants)."""
-    with session() as sess:
-        sess.execute(delete(User).where(User.username.in_(ROLES)))
-        sess.execute(delete(Role).where(Role.name.in_([f"{name}-role" for name in ROLES])))
-        sess.execute(delete(Resource).where(Resource.name.startswith(DAG_PREFIX)))
-
-
 @pytest.fixture
 def as_user(app) -> Iterator[Callable[[str], Any]]:
     """as_user(READER) is a client authenticated as that user, who is created on first use."""
@@ -101,8 +92,7 @@ def as_user(app) -> Iterator[Callable[[str], Any]]:
             clients[name].auth = (name, PASSWORD)
         return clients[name]
 
-    yield client_of
-    _remove_roles_and_dag_resources()
+    yield client_of  # the shared clean-up removes the users, their roles and DAG resources
 
 
 # The list operations
