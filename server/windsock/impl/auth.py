@@ -58,10 +58,6 @@ def _with_api_access(identity: Identity) -> Identity:
     return identity
 
 
-def _caller() -> Principal:
-    return authorization.current()
-
-
 def create_access_token(body: dict | None = None):
     caller: Principal | None = context.context.get("token_info")
     identity = (Identity(caller.user_id, caller.username, caller.via) if caller
@@ -100,7 +96,7 @@ def _token_body(token: ApiToken) -> dict:
 def get_api_tokens(limit: int, offset: int):
     with session() as sess:
         return paging.collection(
-            sess, select(ApiToken).where(ApiToken.user_id == _caller().user_id),
+            sess, select(ApiToken).where(ApiToken.user_id == authorization.current().user_id),
             key="api_tokens", serialize=_token_body, order_by="-created_at",
             columns=ORDER_COLUMNS, primary_key=ApiToken.id, limit=limit, offset=offset)
 
@@ -111,7 +107,7 @@ def create_api_token(body: dict):
     now = utcnow()
     days = body.get("expires_in_days")
     with session() as sess:
-        token = ApiToken(user_id=_caller().user_id, name=body["name"], token_digest=digest,
+        token = ApiToken(user_id=authorization.current().user_id, name=body["name"], token_digest=digest,
                          created_at=now, expires_at=now + timedelta(days=days) if days else None)
         sess.add(token)
         sess.flush()
@@ -123,7 +119,7 @@ def create_api_token(body: dict):
 def revoke_api_token(token_id: int):
     with session() as sess:
         gone = sess.execute(delete(ApiToken).where(ApiToken.id == token_id,
-                                                   ApiToken.user_id == _caller().user_id))
+                                                   ApiToken.user_id == authorization.current().user_id))
         if gone.rowcount == 0:
             raise NotFound(f"You have no API token {token_id}.")
     return resources.deleted()

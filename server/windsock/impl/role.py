@@ -14,7 +14,7 @@ from windsock.api import paging, resources
 from windsock.api.guard import describe
 from windsock.api.problems import Conflict, Unprocessable
 from windsock.db.engine import session
-from windsock.db.models import Permission, Resource, Role
+from windsock.db.models import Role
 from windsock.security import roles
 from windsock.security.model import BUILT_IN_ROLES, Pair, is_valid_pair
 
@@ -27,12 +27,8 @@ def permission_body(action: str, resource: str) -> dict:
     return {"action": {"name": action}, "resource": {"name": resource}}
 
 
-def _pair(permission: Permission) -> Pair:
-    return permission.action.name, permission.resource.name
-
-
 def _body(role: Role) -> dict:
-    pairs = sorted(map(_pair, role.permissions), key=lambda pair: (pair[1], pair[0]))
+    pairs = sorted(map(roles.pair_of, role.permissions), key=lambda pair: (pair[1], pair[0]))
     return {"name": role.name, "actions": [permission_body(*pair) for pair in pairs]}
 
 
@@ -51,14 +47,6 @@ def _pairs(actions: list[dict]) -> set[Pair]:
             f"{f' and {more} more' if more > 0 else ''}. GET /permissions lists them; besides, "
             "can_read, can_edit, can_create and can_delete apply to one DAG as 'DAG:<dag_id>'.")
     return set(pairs)
-
-
-def _permissions(sess: Session, pairs: set[Pair]) -> list[Permission]:
-    """The permission rows of `pairs`: those that exist found in one query, the rest created."""
-    resources_named = select(Resource.id).where(Resource.name.in_({r for _, r in pairs}))
-    found = {_pair(p): p for p in sess.scalars(
-        select(Permission).where(Permission.resource_id.in_(resources_named)))}
-    return [found.get(pair) or roles.permission(sess, *pair) for pair in sorted(pairs)]
 
 
 def _protect(role: Role, change: str) -> None:
@@ -93,7 +81,7 @@ def post_role(body: dict):
         sess.add(role)
         # The name is settled before permission rows are looked up (which flushes).
         resources.flush_or_conflict(sess, f"Role {role.name!r} already exists.")
-        role.permissions = _permissions(sess, pairs)
+        role.permissions = roles.permissions(sess, pairs)
         return resources.created(_body(role), resources.location(role.name))
 
 
@@ -107,7 +95,7 @@ def patch_role(role_name: str, body: dict, update_mask: list[str] | None = None)
         if "name" in changes:
             _rename(sess, role, changes["name"])
         if pairs is not None:
-            role.permissions = _permissions(sess, pairs)
+            role.permissions = roles.permissions(sess, pairs)
         return resources.updated(_body(role))
 
 

@@ -34,8 +34,16 @@ def permission(sess: Session, action: str, resource: str) -> Permission:
     return _get_or_create(sess, Permission, action_id=act.id, resource_id=res.id)
 
 
+def pair_of(row: Permission) -> Pair:
+    return row.action.name, row.resource.name
+
+
 def permissions(sess: Session, pairs: set[Pair]) -> list[Permission]:
-    return [permission(sess, action, resource) for action, resource in sorted(pairs)]
+    """The permission rows of `pairs`: those that exist found in one query, the rest created."""
+    resources_named = select(Resource.id).where(Resource.name.in_({r for _, r in pairs}))
+    found = {pair_of(row): row for row in sess.scalars(
+        select(Permission).where(Permission.resource_id.in_(resources_named)))}
+    return [found.get(pair) or permission(sess, *pair) for pair in sorted(pairs)]
 
 
 def sync_built_in_roles(sess: Session) -> None:
