@@ -53,9 +53,9 @@ def describe(pairs: list[Pair]) -> str:
     return ", ".join(f"{action} on {resource}" for action, resource in pairs)
 
 
-def authorize(caller: Principal, rule: Rule, dag_id: str | None) -> None:
-    """Raise 403 naming every permission the caller lacks for the operation."""
-    lacking = authorization.missing(caller, rule.needs, dag_id)
+def authorize(caller: Principal, needs: list[Pair], dag_id: str | None = None) -> None:
+    """Raise 403 naming every permission the caller lacks (API access comes first)."""
+    lacking = authorization.missing(caller, needs, dag_id)
     if lacking:
         scope = f" for DAG {dag_id!r}" if dag_id and dag_id != authorization.ALL_DAGS else ""
         raise problems.Forbidden(f"User {caller.username!r} lacks the permission "
@@ -77,7 +77,7 @@ def _caller(request: Request, rule: Rule) -> Principal | None:
         raise problems.Unauthorized("No valid credentials were sent with the request.",
                                     challenges=backends.challenges(rule.schemes))
     caller = authorization.principal(identity)
-    authorize(caller, rule, request.path_params.get("dag_id"))
+    authorize(caller, rule.needs, request.path_params.get("dag_id"))
     return caller
 
 

@@ -2,8 +2,8 @@
 
 `create_access_token` uses the caller the guard authenticated (by basic, session or Kerberos: the
 contract does not offer Bearer there, so a token never buys a fresh one), or else the username
-and password in its body; `login` is public and always checks the credentials in its body. Either way a user
-without API access gets no token and no session (403).
+and password in its body; `login` is public and always checks the credentials in its body.
+Either way a user without API access gets no token and no session (403).
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ from sqlalchemy import delete, select
 
 from windsock import config
 from windsock.api import paging, resources
-from windsock.api.guard import describe, problem_of
-from windsock.api.problems import Forbidden, NotFound, Unauthorized
+from windsock.api.guard import authorize, problem_of
+from windsock.api.problems import NotFound, Unauthorized
 from windsock.api.representations import iso
 from windsock.db.engine import session
 from windsock.db.models import ApiToken, utcnow
 from windsock.security import authorization, backends, credentials, sessions, tokens
 from windsock.security.authorization import Principal
 from windsock.security.backends import Identity, Refused
-from windsock.security.model import API_ACCESS
 
 NO_STORE = {"Cache-Control": "no-store"}
 ORDER_COLUMNS = {"created_at": ApiToken.created_at}
@@ -52,9 +51,7 @@ def _from_body(body: dict | None) -> Identity:
 
 
 def _with_api_access(identity: Identity) -> Identity:
-    caller = authorization.principal(identity)
-    if API_ACCESS not in caller.permissions:
-        raise Forbidden(f"User {caller.username!r} lacks the permission {describe([API_ACCESS])}.")
+    authorize(authorization.principal(identity), [])
     return identity
 
 
