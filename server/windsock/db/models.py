@@ -127,6 +127,17 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class AuthFailure(Base):
+    """Failed password checks of one username from one client address in the current window
+    (see security.throttle), shared by every API process; keyed by a digest of the pair."""
+
+    __tablename__ = "auth_failure"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
 class UserSession(Base):
     """A cookie session; the cookie holds a secret whose SHA-256 digest is the key here."""
 
@@ -321,6 +332,8 @@ class TaskInstance(Base):
     hostname: Mapped[str] = mapped_column(String(1000), default="")
     unixname: Mapped[str] = mapped_column(String(1000), default="")
     pid: Mapped[int | None] = mapped_column(Integer)
+    # the process group of the try's task processes on `hostname`, once they started
+    pgid: Mapped[int | None] = mapped_column(Integer)
     pool: Mapped[str] = mapped_column(String(256), index=True)
     pool_slots: Mapped[int] = mapped_column(Integer, default=1)
     queue: Mapped[str | None] = mapped_column(String(256), index=True)

@@ -55,24 +55,34 @@ def verify(username: str, password: str, address: str, via: str) -> Identity | N
 
     Raises TooManyFailures (429) once this username and address have failed too often.
     """
-    throttle.check(username, address)
-    digest = _digest(username, password)
     with session() as sess:
+        failures = throttle.check(sess, username, address)
         user = sess.scalar(select(User).where(User.username == username))
-        if user is None or not user.active:
-            verify_password(_DUMMY_HASH, password)  # the same cost whether or not the user exists
-            ok = False
-        else:
-            ok = _remembered(digest, user) or verify_password(user.password_hash, password)
-        if not ok:
-            throttle.failed(username, address)
-            if user is not None:
-                sess.execute(update(User).where(User.id == user.id)
-                             .values(failed_login_count=User.failed_login_count + 1))
-            return None
-        _remember(digest, user)
+    # The KDF runs outside the transaction, which would otherwise hold a pooled connection.
+    digest = _digest(username, password)
+    if user is None or not user.active:
+        verify_password(_DUMMY_HASH, password)  # the same cost whether or not the user exists
+        ok = False
+    else:
+        ok = _remembered(digest, user) or verify_password(user.password_hash, password)
+    if not ok:
+        _count_failure(username, address, user)
+        return None
+    _remember(digest, user)
+    if failures:
         throttle.succeeded(username, address)
-        return Identity(user.id, user.username, via)
+    return Identity(user.id, user.username, via)
+
+
+def _count_failure(username: str, address: str, user: User | None) -> None:
+    # A transaction of its own that starts by writing: SQLite then waits for the write lock,
+    # where a transaction that read first would fail at once if another one wrote meanwhile.
+    with session() as sess:
+        throttle.failed(sess, username, address)
+        if user is not None:
+            sess.execute(update(User).where(User.id == user.id)
+                         .values(failed_login_count=User.failed_login_count + 1))
+    throttle.clean_up()
 
 
 def record_login(user_id: int) -> None:
