@@ -17,8 +17,10 @@ from connexion.resolver import Resolution, Resolver
 from windsock import config
 from windsock.api import audit, problems
 from windsock.api.guard import Guard, rules
-from windsock.api.limits import BodySizeLimit
+from windsock.api.headers import ResponseHeaders
+from windsock.api.limits import BodySizeLimit, RequestHeadLimit
 from windsock.api.routing import LineFeedPaths
+from windsock.api.swagger import UI_PATH, SwaggerPage
 from windsock.api.validation import validator_map
 from windsock.db import migrate
 from windsock.security import backends
@@ -68,9 +70,13 @@ def middlewares(spec: dict) -> list:
             for m in ConnexionMiddleware.default_middlewares]
 
 
+def base_path(spec: dict) -> str:
+    return spec["servers"][0]["url"].rstrip("/")
+
+
 def allowed_methods(spec: dict) -> Callable[[str], str | None]:
     """A function giving the `Allow` header for a request path, from the contract's paths."""
-    base = spec["servers"][0]["url"].rstrip("/")
+    base = base_path(spec)
     table = []
     for template, item in spec["paths"].items():
         pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(base + template))
@@ -101,9 +107,15 @@ def create_app(*, check_schema: bool = True) -> FlaskApp:
         strict_validation=True,
         pythonic_params=True,
         validator_map=validator_map(),
-        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path=UI_PATH),
     )
-    app.add_middleware(BodySizeLimit, position=MiddlewarePosition.BEFORE_SWAGGER)
-    app.add_middleware(LineFeedPaths, position=MiddlewarePosition.BEFORE_SWAGGER)
+    ui_path = base_path(spec) + UI_PATH
+    # Outside connexion's error handling, so that its problem documents get the headers too.
+    app.add_middleware(ResponseHeaders, position=MiddlewarePosition.BEFORE_EXCEPTION,
+                       ui_path=ui_path)
+    # Inside it, outermost first.
+    for middleware in (RequestHeadLimit, BodySizeLimit, LineFeedPaths):
+        app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_SWAGGER)
+    app.add_middleware(SwaggerPage, position=MiddlewarePosition.BEFORE_SWAGGER, path=ui_path)
     problems.install(app, allowed_methods(spec))
     return app

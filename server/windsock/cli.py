@@ -27,8 +27,9 @@ def _serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     migrate.check_current()
+    # windsock's HTTP protocol keeps request heads within the [api] limits while reading them.
     uvicorn.run("windsock.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                http="windsock.api.http_protocol:HttpProtocol", log_level="info")
 
 
 def _api_server(args: argparse.Namespace) -> None:

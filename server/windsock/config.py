@@ -68,6 +68,25 @@ OPTIONS: tuple[Option, ...] = (
            "Largest `limit` a list request may ask for; larger values are rejected with 400."),
     Option("api", "max_request_body_size", "1048576",
            "Largest request body in bytes; larger bodies are rejected with 413."),
+    Option("api", "max_url_length", "8192",
+           "Longest request target (path and query string) in bytes; longer ones are answered "
+           "414. At most 65535, the longest the HTTP parser reads."),
+    Option("api", "max_header_size", "65536",
+           "Most bytes of request header names and values together; more is answered 431."),
+    Option("api", "max_header_count", "100",
+           "Most header fields in a request; more are answered 431."),
+    Option("api", "max_json_depth", "64",
+           "Deepest nesting of arrays and objects in a JSON request body; deeper is answered 400."),
+    Option("api", "access_control_allow_origins", "",
+           "Origins (scheme://host[:port], separated by spaces, or *) whose browser code may "
+           "call the API (CORS). Empty: cross-origin calls are not allowed."),
+    Option("api", "access_control_allow_methods", "GET, HEAD, POST, PATCH, DELETE",
+           "Methods a CORS preflight allows to the origins of "
+           "[api] access_control_allow_origins."),
+    Option("api", "access_control_allow_headers",
+           "Authorization, Content-Type, If-Match, If-None-Match, X-CSRF-Token",
+           "Request headers a CORS preflight allows to the origins of "
+           "[api] access_control_allow_origins."),
     Option("api", "expose_config", "False",
            "Whether GET /config may show the configuration (secrets stay masked)."),
     Option("api", "enable_connection_test", "False",

@@ -1,11 +1,77 @@
-"""ASGI middleware that rejects request bodies above `[api] max_request_body_size` with 413."""
+"""Limits on the size of a request, as ASGI middleware.
+
+- The head: a target (path and query) longer than `[api] max_url_length` is 414; more header
+  fields than `[api] max_header_count`, or more bytes of header names and values together than
+  `[api] max_header_size`, is 431. `windsock api-server` checks the same limits while it reads
+  the head (`windsock.api.http_protocol`), so an oversized head is refused before it is read
+  whole; the middleware keeps them under any other ASGI server too.
+- The body: more than `[api] max_request_body_size` bytes is 413.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from windsock import config
-from windsock.api.problems import ContentTooLarge
+from windsock.api.problems import ContentTooLarge, HeaderFieldsTooLarge, UriTooLong
+
+# Bytes a line of the head may take besides what the limits count: the method and version of
+# the request line, a field's colon and line end, and some optional whitespace.
+LINE_OVERHEAD = 64
+
+
+@dataclass(frozen=True)
+class HeadLimits:
+    url: int
+    header_size: int
+    header_count: int
+
+    @classmethod
+    def configured(cls) -> HeadLimits:
+        return cls(config.get_int("api", "max_url_length"),
+                   config.get_int("api", "max_header_size"),
+                   config.get_int("api", "max_header_count"))
+
+    def target_problem(self, length: int) -> UriTooLong | None:
+        if length <= self.url:
+            return None
+        return UriTooLong(f"The request target (path and query) is longer than the maximum of "
+                          f"{self.url} bytes ([api] max_url_length).")
+
+    def headers_problem(self, count: int, size: int) -> HeaderFieldsTooLarge | None:
+        if count > self.header_count:
+            return HeaderFieldsTooLarge(f"The request has more than {self.header_count} header "
+                                        "fields ([api] max_header_count).")
+        if size > self.header_size:
+            return HeaderFieldsTooLarge(f"The request's header names and values are larger than "
+                                        f"the maximum of {self.header_size} bytes together "
+                                        "([api] max_header_size).")
+        return None
+
+    @property
+    def head_bytes(self) -> int:
+        """Most bytes a request head within the limits can take on the wire."""
+        return self.url + self.header_size + LINE_OVERHEAD * (self.header_count + 2)
+
+
+class RequestHeadLimit:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            limits = HeadLimits.configured()
+            query = scope.get("query_string", b"")
+            target = len(scope.get("raw_path") or scope["path"].encode()) + (
+                len(query) + 1 if query else 0)
+            headers = scope.get("headers", [])
+            problem = limits.target_problem(target) or limits.headers_problem(
+                len(headers), sum(len(name) + len(value) for name, value in headers))
+            if problem is not None:
+                raise problem
+        await self.app(scope, receive, send)
 
 
 class BodySizeLimit:

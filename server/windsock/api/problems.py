@@ -78,8 +78,16 @@ class ContentTooLarge(Problem):
     status = 413
 
 
+class UriTooLong(Problem):
+    status = 414
+
+
 class Unprocessable(Problem):
     status = 422
+
+
+class HeaderFieldsTooLarge(Problem):
+    status = 431
 
 
 class DagHasImportErrors(Unprocessable):
@@ -89,7 +97,7 @@ class DagHasImportErrors(Unprocessable):
 
 
 def title_of(status: int) -> str:
-    return {413: "Content Too Large", 422: "Unprocessable Content"}.get(
+    return {413: "Content Too Large", 414: "URI Too Long", 422: "Unprocessable Content"}.get(
         status, HTTP_STATUS_CODES.get(status, "Error"))
 
 
@@ -105,12 +113,17 @@ def problem_response(status: int, detail: str | None, instance: str,
         headers.setdefault("WWW-Authenticate", AUTH_CHALLENGE)
     if status in (429, 503):
         headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)
-    title = title or title_of(status)
-    body = {"type": type_of(title), "title": title, "status": status,
-            "detail": detail, "instance": instance}
     return ConnexionResponse(status_code=status, mimetype="application/problem+json",
                              content_type="application/problem+json",
-                             body=json.dumps(body), headers=headers)
+                             body=document(status, detail, instance, title), headers=headers)
+
+
+def document(status: int, detail: str | None, instance: str | None,
+             title: str | None = None) -> str:
+    """The problem document's JSON text."""
+    title = title or title_of(status)
+    return json.dumps({"type": type_of(title), "title": title, "status": status,
+                       "detail": detail, "instance": instance})
 
 
 def _on_problem(request: ConnexionRequest, exc: Problem) -> ConnexionResponse:

@@ -19,6 +19,7 @@ from connexion.validators import (
 )
 from starlette.types import Scope
 
+from windsock.api import json_body
 from windsock.api.problems import BadRequest, Unprocessable
 
 
@@ -27,7 +28,7 @@ class BodyValidator(JSONRequestBodyValidator):
         raw = b"".join([chunk async for chunk in stream])
         if not raw:
             return None  # no body
-        body = await super()._parse(_replay(raw), scope)
+        body = json_body.parse(raw, self._encoding)
         if body is None and not self._nullable:
             raise BadRequest("The body is JSON null; send an object, or leave the body out "
                              "where it is optional.")
@@ -53,10 +54,6 @@ class Parameters(ParameterValidator):
         # jsonschema's text is the message, a blank line, then the whole schema: keep the message.
         message = error.split("\n\n", 1)[0]
         return f"Invalid {parameter_type} parameter '{param['name']}': {message}"
-
-
-async def _replay(raw: bytes) -> AsyncGenerator[bytes, None]:
-    yield raw
 
 
 def validator_map() -> dict:
