@@ -50,7 +50,7 @@ def record(event: str, owner: str | None, path_params: dict[str, Any],
             setattr(row, column, value)
     extra = {"method": flask.request.method, "path": flask.request.path}
     if isinstance(body, dict):
-        extra["body"] = masked_mapping(body)
+        extra["body"] = masked_mapping(body, path_params)
     row.extra = json.dumps(extra, default=str)
     with session() as sess:
         sess.add(row)

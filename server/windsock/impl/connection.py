@@ -1,4 +1,5 @@
-"""Connection operations. The password is write-only: stored, never returned."""
+"""Connection operations. The password is write-only: stored, never returned; in `extra`, the
+values of sensitive keys are returned masked, and a PATCH that sends the mask back keeps them."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from windsock.api import paging, resources
 from windsock.api.problems import Forbidden, Unprocessable
 from windsock.db.engine import session
 from windsock.db.models import Connection
+from windsock.masking import masked_json, unmasked_json
 
 ORDER_COLUMNS = {"connection_id": Connection.conn_id, "conn_type": Connection.conn_type,
                  "host": Connection.host}
@@ -30,7 +32,7 @@ def _item(conn: Connection) -> dict:
 
 
 def _body(conn: Connection) -> dict:
-    return {**_item(conn), "extra": conn.extra}
+    return {**_item(conn), "extra": conn.extra and masked_json(conn.extra)}
 
 
 def _check(body: dict) -> None:
@@ -79,6 +81,8 @@ def patch_connection(connection_id: str, body: dict, update_mask: list[str] | No
         resources.check_if_match(_body(conn))
         for field, value in resources.changes(
                 body, update_mask, ("connection_id", connection_id)).items():
+            if field == "extra" and value is not None:
+                value = unmasked_json(value, conn.extra)
             setattr(conn, ATTRIBUTES.get(field, field), value)
         return resources.updated(_body(conn))
 
