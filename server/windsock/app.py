@@ -44,11 +44,15 @@ class TagResolver(Resolver):
         return f"{CONTROLLERS}.{module_name(tag)}_controller.{operation.operation_id}"
 
     def resolve(self, operation) -> Resolution:
-        """The controller function; mutating operations also leave an event log row."""
+        """The controller function; mutating operations run in one transaction with their
+        event log row, but those that may check credentials in their body (public ones, or
+        ones that also serve anonymous callers) must keep counting refused attempts."""
         resolution = super().resolve(operation)
         if audit.is_audited(operation.method, operation.operation_id):
+            security = operation.security
             function = audit.audited(operation.operation_id, resolution.function,
-                                     audit.dry_run_default(operation._operation))
+                                     audit.dry_run_default(operation._operation),
+                                     atomic=bool(security) and {} not in security)
             return Resolution(function, resolution.operation_id)
         return resolution
 

@@ -60,6 +60,9 @@ OPTIONS: tuple[Option, ...] = (
            "SQLAlchemy URL of the metadata database, e.g. postgresql+psycopg://user:pass@host/db.",
            secret=True),
     Option("database", "pool_size", "5", "Connections kept open per server process (PostgreSQL)."),
+    Option("database", "wait_timeout", "5",
+           "Seconds an API request waits for the database (a pooled connection, SQLite's write "
+           "lock, a PostgreSQL row lock) before it is answered 503 with Retry-After."),
     Option("api", "host", "127.0.0.1", "Address the API server listens on."),
     Option("api", "port", "8080", "Port the API server listens on."),
     Option("api", "workers", "1", "Number of API server worker processes."),

@@ -1,8 +1,11 @@
 """The audit trail: every successful mutating API call leaves one event log row.
 
 The row names the operation (`event`), the authenticated user (`owner`), the DAG, run and task
-it touched (from the path), and the request body with secrets masked (`extra`). It is written
-right after the operation's own transaction committed, so a failed call leaves no row.
+it touched (from the path), and the request body with secrets masked (`extra`). It is written in
+the operation's own transaction (`request_transaction`), so a change and its row commit together
+and a failed call leaves neither. Operations that check credentials sent in their body (login, the
+token exchange) are the exception: a refused attempt must still be counted, so they commit as they
+go and their row follows in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 import flask
 from connexion import context
 
-from windsock.db.engine import session
+from windsock.db.engine import request_transaction, session
 from windsock.db.models import EventLog
 from windsock.masking import masked_mapping
 
@@ -40,9 +43,9 @@ def _owner() -> str | None:
     return user if isinstance(user, str) else None
 
 
-def record(event: str, owner: str | None, path_params: dict[str, Any],
-           body: Any = None, **fields: Any) -> None:
-    """Write one event log row in its own transaction."""
+def event_row(event: str, owner: str | None, path_params: dict[str, Any],
+              body: Any = None, **fields: Any) -> EventLog:
+    """The event log row of a call: who, which operation, on what, with what (masked)."""
     row = EventLog(event=event, owner=owner, **fields)
     for param, column in PATH_FIELDS.items():
         value = path_params.get(param)
@@ -52,27 +55,38 @@ def record(event: str, owner: str | None, path_params: dict[str, Any],
     if isinstance(body, dict):
         extra["body"] = masked_mapping(body, path_params)
     row.extra = json.dumps(extra, default=str)
-    with session() as sess:
-        sess.add(row)
+    return row
 
 
-def audited(operation_id: str, function: Callable, dry_run_default: bool | None) -> Callable:
-    """`function`, recording an event log row whenever it succeeds and changed something: a
-    call whose body asks for a dry run (or leaves `dry_run` at a true default) changes nothing."""
+def audited(operation_id: str, function: Callable, dry_run_default: bool | None,
+            *, atomic: bool = True) -> Callable:
+    """`function` run in one request transaction that also records an event log row whenever
+    it succeeded and changed something: a call whose body asks for a dry run (or leaves
+    `dry_run` at a true default) changes nothing. Not `atomic`: `function` commits as it goes,
+    and the row is written after it."""
 
     def is_dry_run(body: Any) -> bool:
         if dry_run_default is None or not isinstance(body, dict):
             return False
         return bool(body.get("dry_run", dry_run_default))
 
+    def record(result: Any, kwargs: dict[str, Any]) -> None:
+        if _status(result) < 400 and not is_dry_run(kwargs.get("body")):
+            with session() as sess:
+                sess.add(event_row(operation_id, _owner(), kwargs, kwargs.get("body")))
+
     @functools.wraps(function)
     def call(*args, **kwargs):
+        if atomic:
+            with request_transaction():
+                result = function(*args, **kwargs)
+                record(result, kwargs)
+            return result
         result = function(*args, **kwargs)
-        if _status(result) < 400 and not is_dry_run(kwargs.get("body")):
-            try:
-                record(operation_id, _owner(), kwargs, kwargs.get("body"))
-            except Exception:  # the change itself is committed; say so loudly and go on
-                log.exception("could not write the event log row for %s", operation_id)
+        try:
+            record(result, kwargs)
+        except Exception:  # the change itself is committed; say so loudly and go on
+            log.exception("could not write the event log row for %s", operation_id)
         return result
 
     return call

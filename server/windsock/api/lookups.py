@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from windsock.api import resources
 from windsock.api.filters import WILDCARD, equals, where
 from windsock.api.problems import NotFound
+from windsock.db.engine import locked
 from windsock.db.models import Dag, DagRun, SerializedDag, TaskInstance
 from windsock.security.authorization import dag_filter
 
@@ -32,15 +33,15 @@ def serialized_dag(sess: Session, dag_id: str) -> tuple[Dag, dict[str, Any]]:
     return row.Dag, json.loads(row.data)
 
 
-def find_run(sess: Session, dag_id: str, run_id: str, *, lock: bool = False) -> DagRun | None:
-    """The run, or None; `lock` holds its row until the transaction ends (where the database
-    locks rows), so that concurrent changes of one run happen one after the other."""
-    stmt = select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
-    return sess.scalar(stmt.with_for_update() if lock else stmt)
+def find_run(sess: Session, dag_id: str, run_id: str) -> DagRun | None:
+    """The run, or None; in a request transaction its row stays locked until the transaction
+    ends, so that concurrent changes of one run happen one after the other."""
+    return sess.scalar(locked(select(DagRun).where(DagRun.dag_id == dag_id,
+                                                   DagRun.run_id == run_id)))
 
 
-def dag_run(sess: Session, dag_id: str, run_id: str, *, lock: bool = False) -> DagRun:
-    run = find_run(sess, dag_id, run_id, lock=lock)
+def dag_run(sess: Session, dag_id: str, run_id: str) -> DagRun:
+    run = find_run(sess, dag_id, run_id)
     if run is None:
         raise NotFound(f"DAG {dag_id!r} has no run {run_id!r}.")
     return run
@@ -51,9 +52,10 @@ def task_instance(sess: Session, dag_id: str, run_id: str, task_id: str,
     """The task instance (map index -1 unless another is given) and its run's logical date, in
     one query; 404 naming what is missing."""
     map_index = -1 if map_index is None else map_index
-    row = sess.execute(select(TaskInstance, DagRun.logical_date).join(DagRun).where(
+    row = sess.execute(locked(select(TaskInstance, DagRun.logical_date).join(DagRun).where(
         TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id,
-        TaskInstance.task_id == task_id, TaskInstance.map_index == map_index)).first()
+        TaskInstance.task_id == task_id, TaskInstance.map_index == map_index),
+        TaskInstance)).first()
     if row is None:
         dag(sess, dag_id)
         dag_run(sess, dag_id, run_id)

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from windsock import __version__
+from windsock.security import redaction
 
 log = logging.getLogger(__name__)
 
@@ -139,10 +140,28 @@ def _on_bad_encoding(request: ConnexionRequest, exc: UnicodeDecodeError) -> Conn
                             f"{exc.start}.", request.url.path)
 
 
-def _on_database_down(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    log.error("metadata database unreachable: %s", exc)
-    return problem_response(503, "The metadata database is unreachable; try again shortly.",
-                            request.url.path)
+# Errors of a database that answers but kept the request waiting too long: a lock not granted
+# within `[database] wait_timeout` (SQLite's write lock, a PostgreSQL lock), or a deadlock.
+BUSY_SQLSTATES = frozenset({"55P03", "40P01"})
+
+
+def _busy(exc: Exception) -> bool:
+    if isinstance(exc, sqlalchemy.exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    orig = getattr(exc, "orig", None)
+    return (getattr(orig, "sqlstate", None) in BUSY_SQLSTATES
+            or "database is locked" in str(orig))
+
+
+def _on_database_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    if _busy(exc):
+        log.warning("metadata database busy on %s %s: %s", request.method, request.url.path,
+                    type(getattr(exc, "orig", exc)).__name__)
+        detail = "The metadata database is busy with other changes; try again shortly."
+    else:
+        log.error("metadata database unreachable: %s", exc)
+        detail = "The metadata database is unreachable; try again shortly."
+    return problem_response(503, detail, request.url.path)
 
 
 def _on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
@@ -153,7 +172,9 @@ def _on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionRespon
 
 
 def install(app: FlaskApp, allow: Callable[[str], str | None]) -> None:
-    """Register the problem handlers; `allow` gives the Allow header of a path, for 405."""
+    """Register the problem handlers; `allow` gives the Allow header of a path, for 405. The
+    errors they log are described without the values a database error may quote."""
+    redaction.install()
 
     def on_http_error(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
         headers = dict(exc.headers or {})
@@ -167,6 +188,7 @@ def install(app: FlaskApp, allow: Callable[[str], str | None]) -> None:
     app.add_error_handler(ProblemException, _on_connexion_problem)
     app.add_error_handler(HTTPException, on_http_error)
     app.add_error_handler(UnicodeDecodeError, _on_bad_encoding)
-    app.add_error_handler(sqlalchemy.exc.OperationalError, _on_database_down)
-    app.add_error_handler(sqlalchemy.exc.InterfaceError, _on_database_down)
+    for error in (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
+                  sqlalchemy.exc.TimeoutError):
+        app.add_error_handler(error, _on_database_error)
     app.add_error_handler(Exception, _on_unexpected)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from windsock.api.problems import (BadRequest, Conflict, NotAcceptable, NotFound,
                                    PreconditionFailed)
+from windsock.db.engine import locked
 
 Response = tuple[Any, int, dict[str, str]] | flask.Response
 JSON = "application/json"
@@ -115,8 +116,9 @@ def reject_nul(body: Mapping[str, Any]) -> None:
 def get_or_404(sess: Session, column: InstrumentedAttribute, value: str, label: str,
                *conditions: ColumnElement) -> Any:
     """The row whose `column` equals `value`, or 404 naming the missing `label`. A row that
-    fails `conditions` (e.g. one the caller may not see) is missing too."""
-    row = sess.scalar(select(column.class_).where(column == value, *conditions))
+    fails `conditions` (e.g. one the caller may not see) is missing too. In a request
+    transaction the row stays locked until it ends, so it is compared and changed as read."""
+    row = sess.scalar(locked(select(column.class_).where(column == value, *conditions)))
     if row is None:
         raise NotFound(f"{label} {value!r} does not exist.")
     return row

@@ -1,15 +1,29 @@
-"""Engine and sessions: one engine per process, one transaction per unit of work."""
+"""Engine and sessions: one engine per process, one transaction per unit of work.
+
+An API request that changes something runs in one write transaction from its first read to its
+event log row (`request_transaction`): on SQLite it takes the write lock when it begins (`BEGIN
+IMMEDIATE`), on PostgreSQL the rows it reads to change are locked (`locked`), so a conditional
+write compares and writes under the same lock. Its waits for the database -- a pooled connection,
+SQLite's write lock, a PostgreSQL row lock -- are bounded by `[database] wait_timeout`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Select, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from windsock import config
+
+# Execution option of the connection of a request transaction: its wait bound in milliseconds.
+WRITE_OPTION = "windsock_write_wait_ms"
+_request_session: ContextVar[Session | None] = ContextVar("windsock_request_session",
+                                                          default=None)
 
 
 def database_url() -> str:
@@ -23,16 +37,23 @@ def engine() -> Engine:
 
 @cache
 def _engine(url: str) -> Engine:
+    # Bound parameters never reach logs or error messages: they hold passwords and secrets.
     if url.startswith("sqlite"):
-        eng = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        eng = create_engine(url, hide_parameters=True,
+                            connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(eng, "connect", _sqlite_pragmas)
+        event.listen(eng, "begin", _begin_sqlite)
         return eng
-    return create_engine(
+    eng = create_engine(
         url,
+        hide_parameters=True,
         pool_size=config.get_int("database", "pool_size"),
+        pool_timeout=config.get_float("database", "wait_timeout"),
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5},
     )
+    event.listen(eng, "begin", _begin_postgresql)
+    return eng
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -42,6 +63,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _begin_sqlite(conn) -> None:
+    """A request transaction takes SQLite's write lock at once, waiting at most its bound; any
+    other transaction begins as the driver begins it (lazily, before its first write)."""
+    wait_ms = conn.get_execution_options().get(WRITE_OPTION)
+    if wait_ms is not None:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait_ms)}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _begin_postgresql(conn) -> None:
+    wait_ms = conn.get_execution_options().get(WRITE_OPTION)
+    if wait_ms is not None:
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(wait_ms)}")
+
+
 @cache
 def _factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(bind=_engine(url), expire_on_commit=False)
@@ -49,6 +85,37 @@ def _factory(url: str) -> sessionmaker[Session]:
 
 @contextmanager
 def session() -> Iterator[Session]:
-    """A session whose transaction commits when the block ends and rolls back on any error."""
+    """A session whose transaction commits when the block ends and rolls back on any error.
+
+    Inside `request_transaction` it is that transaction's session, which commits when the
+    request's transaction does.
+    """
+    current = _request_session.get()
+    if current is not None:
+        yield current
+        return
     with _factory(database_url()).begin() as sess:
         yield sess
+
+
+@contextmanager
+def request_transaction() -> Iterator[Session]:
+    """One write transaction for everything a request does; `session()` joins it. It commits
+    when the block ends and rolls back on any error."""
+    wait_ms = config.get_float("database", "wait_timeout") * 1000
+    with _factory(database_url()).begin() as sess:
+        sess.connection(execution_options={WRITE_OPTION: wait_ms})
+        token = _request_session.set(sess)
+        try:
+            yield sess
+        finally:
+            _request_session.reset(token)
+
+
+def locked(statement: Select, *of: Any) -> Select:
+    """`statement` locking the rows it reads (of the entities `of`, by default all) when it runs
+    in a request transaction (PostgreSQL; SQLite's request transaction holds the database's
+    write lock already)."""
+    if _request_session.get() is None:
+        return statement
+    return statement.with_for_update(of=list(of) or None)

@@ -113,7 +113,7 @@ def post_dag_run(dag_id: str, body: dict):
 def _change(dag_id: str, dag_run_id: str, change) -> Any:
     """Apply `change(sess, run)` to the run if `If-Match` allows; answer the changed run."""
     with session() as sess:
-        run = lookups.dag_run(sess, dag_id, dag_run_id, lock=True)
+        run = lookups.dag_run(sess, dag_id, dag_run_id)
         resources.check_if_match(dag_run(run))
         change(sess, run)
         sess.flush()
@@ -132,7 +132,7 @@ def set_dag_run_note(dag_id: str, dag_run_id: str, body: dict):
 
 def delete_dag_run(dag_id: str, dag_run_id: str):
     with session() as sess:
-        run = lookups.dag_run(sess, dag_id, dag_run_id, lock=True)
+        run = lookups.dag_run(sess, dag_id, dag_run_id)
         resources.check_if_match(dag_run(run))
         sess.delete(run)  # the database cascades to task instances, their tries and XComs
         return resources.deleted()
@@ -142,7 +142,7 @@ def clear_dag_run(dag_id: str, dag_run_id: str, body: dict):
     """Clear every task instance of the run and queue it again; a dry run lists them only."""
     dry_run = body.get("dry_run", True)
     with session() as sess:
-        run = lookups.dag_run(sess, dag_id, dag_run_id, lock=not dry_run)
+        run = lookups.dag_run(sess, dag_id, dag_run_id)
         tis = list(sess.scalars(
             select(TaskInstance)
             .where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == dag_run_id)
