@@ -77,10 +77,11 @@ class HttpProtocol(HttpToolsProtocol):
             return
         head.received += len(data)
         if head.received > self.limits.head_bytes:
+            # A field is what is too large: the target, within its own limit, is read by now.
             self._refuse(HeaderFieldsTooLarge(
                 f"The request's head is larger than the {self.limits.head_bytes} bytes the "
                 "[api] max_url_length, max_header_size and max_header_count limits allow."),
-                None)
+                self._path())
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to a request it could not parse, or that `_check` refused."""
