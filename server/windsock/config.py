@@ -81,8 +81,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("api", "max_json_depth", "64",
            "Deepest nesting of arrays and objects in a JSON request body; deeper is answered 400."),
     Option("api", "access_control_allow_origins", "",
-           "Origins (scheme://host[:port], separated by spaces, or *) whose browser code may "
-           "call the API (CORS). Empty: cross-origin calls are not allowed."),
+           "Origins (scheme://host[:port], separated by spaces or commas, or *) whose browser "
+           "code may call the API (CORS). Empty: cross-origin calls are not allowed."),
     Option("api", "access_control_allow_methods", "GET, HEAD, POST, PATCH, DELETE",
            "Methods a CORS preflight allows to the origins of "
            "[api] access_control_allow_origins."),
