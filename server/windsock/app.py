@@ -18,6 +18,7 @@ from windsock import config
 from windsock.api import audit, problems
 from windsock.api.guard import Guard, rules
 from windsock.api.headers import ResponseHeaders
+from windsock.api.health_lane import HEALTH_PATH, HealthLane
 from windsock.api.limits import BodySizeLimit, RequestHeadLimit
 from windsock.api.routing import LineFeedPaths
 from windsock.api.swagger import UI_PATH, SwaggerPage
@@ -121,5 +122,7 @@ def create_app(*, check_schema: bool = True) -> FlaskApp:
     for middleware in (RequestHeadLimit, BodySizeLimit, LineFeedPaths):
         app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_SWAGGER)
     app.add_middleware(SwaggerPage, position=MiddlewarePosition.BEFORE_SWAGGER, path=ui_path)
+    app.add_middleware(HealthLane, position=MiddlewarePosition.BEFORE_SWAGGER,
+                       path=base_path(spec) + HEALTH_PATH)
     problems.install(app, allowed_methods(spec))
     return app

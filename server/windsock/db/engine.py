@@ -22,6 +22,7 @@ from windsock import config
 
 # Execution option of the connection of a request transaction: its wait bound in milliseconds.
 WRITE_OPTION = "windsock_write_wait_ms"
+PROBE_SECONDS = 1.0
 _request_session: ContextVar[Session | None] = ContextVar("windsock_request_session",
                                                           default=None)
 
@@ -81,6 +82,29 @@ def _begin_postgresql(conn) -> None:
 @cache
 def _factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(bind=_engine(url), expire_on_commit=False)
+
+
+@cache
+def _probe_factory(url: str) -> sessionmaker[Session]:
+    """Sessions of a pool of their own, one connection and no wait longer than PROBE_SECONDS,
+    so that a health check answers while requests hold every pooled connection or wait on
+    locks."""
+    if url.startswith("sqlite"):
+        eng = create_engine(url, hide_parameters=True, pool_size=1, max_overflow=1,
+                            connect_args={"timeout": PROBE_SECONDS, "check_same_thread": False})
+    else:
+        eng = create_engine(url, hide_parameters=True, pool_size=1, max_overflow=1,
+                            pool_timeout=PROBE_SECONDS, pool_pre_ping=True, connect_args={
+                                "connect_timeout": 2,  # libpq's shortest
+                                "options": f"-c statement_timeout={int(PROBE_SECONDS * 1000)}"})
+    return sessionmaker(bind=eng)
+
+
+@contextmanager
+def probe_session() -> Iterator[Session]:
+    """A short read-only session for health checks (see `_probe_factory`)."""
+    with _probe_factory(database_url())() as sess:
+        yield sess
 
 
 @contextmanager

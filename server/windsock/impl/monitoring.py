@@ -9,7 +9,7 @@ import sqlalchemy.exc
 from windsock import __version__
 from windsock.api.representations import iso
 from windsock.api.resources import ok
-from windsock.db.engine import session
+from windsock.db.engine import probe_session
 from windsock.db.models import Job, utcnow
 from windsock.scheduler import jobs
 
@@ -19,14 +19,16 @@ log = logging.getLogger(__name__)
 def _newest_scheduler() -> tuple[bool, Job | None]:
     """Whether the database answered, and the scheduler job with the latest heartbeat."""
     try:
-        with session() as sess:
+        with probe_session() as sess:
             return True, jobs.newest(sess)
-    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
+            sqlalchemy.exc.TimeoutError) as exc:
         log.warning("health check: metadata database unreachable: %s", exc)
         return False, None
 
 
-def get_health():
+def health() -> tuple[dict, int]:
+    """The health document and its status: 503 when the metadata database does not answer."""
     healthy, scheduler = _newest_scheduler()
     alive = scheduler is not None and jobs.is_alive(scheduler, utcnow())
     body = {
@@ -34,7 +36,11 @@ def get_health():
         "scheduler": {"status": "healthy" if alive else "unhealthy",
                       "latest_scheduler_heartbeat": iso(scheduler and scheduler.latest_heartbeat)},
     }
-    return ok(body, 200 if healthy else 503)
+    return body, 200 if healthy else 503
+
+
+def get_health():
+    return ok(*health())
 
 
 def get_version():
