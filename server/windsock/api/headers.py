@@ -60,7 +60,9 @@ class Cors:
         """The Access-Control-Allow-Origin for a request from `origin`, if it is allowed."""
         if origin is None:
             return None
-        return "*" if "*" in self.origins else origin if origin in self.origins else None
+        if "*" in self.origins:
+            return "*"
+        return origin if origin in self.origins else None
 
 
 class ResponseHeaders:
