@@ -6,7 +6,7 @@ Every filter becomes a SQL condition, so paging and counting see the filtered ro
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_
@@ -17,16 +17,26 @@ WILDCARD = "~"
 
 
 def parse_datetime(name: str, value: str | datetime | None) -> datetime | None:
-    """An RFC 3339 datetime with an offset; a naive or malformed one is a 400 naming `name`."""
-    if value is None or isinstance(value, datetime):
+    """An RFC 3339 datetime with an offset; a naive or malformed one, or one outside the years
+    1 to 9999 once in UTC (stored in UTC, it would fail), is a 400 naming `name`.
+
+    Every `date-time` of the contract, in a body or a query, is read through here: connexion
+    does not check that format (jsonschema would need rfc3339-validator)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
         moment = value
     else:
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
             raise BadRequest(f"'{name}' is not an RFC 3339 datetime: {value!r}.") from None
-    if moment is not None and moment.tzinfo is None:
+    if moment.tzinfo is None:
         raise BadRequest(f"'{name}' has no UTC offset; give one, e.g. 2026-01-01T00:00:00Z.")
+    try:
+        moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise BadRequest(f"'{name}' is outside the years 1 to 9999 in UTC: {value!r}.") from None
     return moment
 
 

@@ -106,13 +106,6 @@ def changes(body: Mapping[str, Any], update_mask: Iterable[str] | None,
     return {name: body[name] for name in update_mask}
 
 
-def reject_nul(body: Mapping[str, Any]) -> None:
-    """Text with NUL characters cannot be stored; say so instead of failing in the database."""
-    for name, value in body.items():
-        if isinstance(value, str) and "\x00" in value:
-            raise BadRequest(f"'{name}' contains a NUL character, which cannot be stored.")
-
-
 def get_or_404(sess: Session, column: InstrumentedAttribute, value: str, label: str,
                *conditions: ColumnElement) -> Any:
     """The row whose `column` equals `value`, or 404 naming the missing `label`. A row that

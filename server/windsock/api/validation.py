@@ -4,6 +4,8 @@
 - An optional body may be left out (connexion would insist on one), but a JSON `null` body is
   400 rather than taken for a left-out one.
 - A parameter that breaks its schema is named in the detail, without jsonschema's schema dump.
+- Text that cannot be stored (NUL, lone surrogates) or a URL that is not UTF-8 is 400 naming the
+  field, anywhere in the body or the parameters (see `windsock.api.text`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from connexion.validators import (
 )
 from starlette.types import Scope
 
-from windsock.api import json_body
+from windsock.api import json_body, text
 from windsock.api.problems import BadRequest, Unprocessable
 
 
@@ -37,6 +39,8 @@ class BodyValidator(JSONRequestBodyValidator):
     def _validate(self, body: Any) -> dict | None:
         if body is None and not self._required:
             return None  # an optional body that was left out
+        if reason := text.unstorable(body):
+            raise BadRequest(reason)
         if isinstance(body, dict):
             missing = [name for name in self._schema.get("required", []) if name not in body]
             if missing:
@@ -46,8 +50,17 @@ class BodyValidator(JSONRequestBodyValidator):
 
 
 class Parameters(ParameterValidator):
+    def validate_request(self, request):
+        scope = request.scope
+        if reason := text.undecodable_parameters(scope.get("raw_path"), scope["query_string"],
+                                                 scope.get("path_params", {})):
+            raise BadRequest(reason)
+        super().validate_request(request)
+
     @staticmethod
     def validate_parameter(parameter_type, value, param, param_name=None):
+        if reason := text.unstorable(value, param["name"]):
+            return f"Invalid {parameter_type} parameter: {reason}"
         error = ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
         if error is None or value is None:
             return error

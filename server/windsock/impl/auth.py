@@ -99,7 +99,6 @@ def get_api_tokens(limit: int, offset: int):
 
 
 def create_api_token(body: dict):
-    resources.reject_nul(body)
     secret, digest = tokens.new_personal_token()
     now = utcnow()
     days = body.get("expires_in_days")

@@ -36,7 +36,6 @@ def _body(conn: Connection) -> dict:
 
 
 def _check(body: dict) -> None:
-    resources.reject_nul(body)
     extra = body.get("extra")
     if extra is None:
         return

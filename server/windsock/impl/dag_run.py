@@ -93,7 +93,6 @@ def _conf(dag_id: str, declared: Mapping[str, Any], conf: Mapping[str, Any]) -> 
 
 
 def post_dag_run(dag_id: str, body: dict):
-    resources.reject_nul(body)
     logical_date = _logical_date(body)
     with session() as sess:
         dag, serialized = lookups.serialized_dag(sess, dag_id)
@@ -126,7 +125,6 @@ def update_dag_run_state(dag_id: str, dag_run_id: str, body: dict):
 
 
 def set_dag_run_note(dag_id: str, dag_run_id: str, body: dict):
-    resources.reject_nul(body)
     return _change(dag_id, dag_run_id, lambda _, run: setattr(run, "note", body["note"]))
 
 

@@ -51,7 +51,6 @@ def get_pool(pool_name: str):
 
 
 def post_pool(body: dict):
-    resources.reject_nul(body)
     with session() as sess:
         pool = Pool(pool=body["name"], slots=body["slots"], description=body.get("description"),
                     include_deferred=body.get("include_deferred", False))
@@ -61,7 +60,6 @@ def post_pool(body: dict):
 
 
 def patch_pool(pool_name: str, body: dict, update_mask: list[str] | None = None):
-    resources.reject_nul(body)
     with session() as sess:
         pool = _find(sess, pool_name)
         resources.check_if_match(_one(sess, pool))

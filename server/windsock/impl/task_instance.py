@@ -101,7 +101,6 @@ def patch_task_instance(dag_id: str, dag_run_id: str, task_id: str, body: dict):
 
 
 def set_task_instance_note(dag_id: str, dag_run_id: str, task_id: str, body: dict):
-    resources.reject_nul(body)
     with session() as sess:
         ti, logical_date = lookups.task_instance(sess, dag_id, dag_run_id, task_id)
         resources.check_if_match(task_instance(ti, logical_date))

@@ -101,7 +101,6 @@ def get_user(username: str):
 
 
 def post_user(body: dict):
-    resources.reject_nul(body)
     with session() as sess:
         _check_unique(sess, body)
         now = utcnow()
@@ -116,7 +115,6 @@ def post_user(body: dict):
 
 
 def patch_user(username: str, body: dict, update_mask: list[str] | None = None):
-    resources.reject_nul(body)
     with session() as sess:
         user = _find(sess, username)
         before = _body(user)

@@ -35,7 +35,6 @@ def get_variable(variable_key: str):
 
 
 def post_variables(body: dict):
-    resources.reject_nul(body)
     with session() as sess:
         var = Variable(key=body["key"], val=body["value"], description=body.get("description"))
         sess.add(var)
@@ -44,7 +43,6 @@ def post_variables(body: dict):
 
 
 def patch_variable(variable_key: str, body: dict, update_mask: list[str] | None = None):
-    resources.reject_nul(body)
     with session() as sess:
         var = _find(sess, variable_key)
         resources.check_if_match(_body(var, mask=False))
