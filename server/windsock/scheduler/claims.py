@@ -37,6 +37,12 @@ class Claim:
     start_date: datetime
     dag: dict[str, Any]  # the serialized DAG ({} when it is gone)
     conf: dict[str, Any]  # the run's conf
+    previous_pgid: int | None  # the process group of the previous try, if it ran on this machine
+
+    def tag(self, try_number: int | None = None) -> str:
+        """The identity of this try (or of the try `try_number`) among processes."""
+        number = self.try_number if try_number is None else try_number
+        return "/".join(map(str, (*self.key, number)))
 
     @property
     def task(self) -> dict[str, Any] | None:
@@ -71,6 +77,7 @@ def claim(key: TaskKey, executor: str) -> Claim | None:
     runners, one wins); None when it is not. The previous try is kept in the history, and the
     XComs it pushed are dropped."""
     now = utcnow()
+    hostname = socket.getfqdn()
     with session() as sess:
         ti = sess.get(TaskInstance, tuple(key))
         if ti is None or ti.state != "queued":
@@ -80,9 +87,9 @@ def claim(key: TaskKey, executor: str) -> Claim | None:
         if not _guarded(sess, (*_is(key), TaskInstance.state == "queued",
                                TaskInstance.try_number == ti.try_number),
                         state="running", try_number=ti.try_number + 1, start_date=now,
-                        end_date=None, duration=None, hostname=socket.getfqdn(),
-                        unixname=getpass.getuser(), pid=os.getpid(), executor=executor,
-                        last_heartbeat_at=now):
+                        end_date=None, duration=None, hostname=hostname,
+                        unixname=getpass.getuser(), pid=os.getpid(), pgid=None,
+                        executor=executor, last_heartbeat_at=now):
             return None
         archive_try(sess, ti)
         sess.execute(delete(XCom).where(*(getattr(XCom, name) == value
@@ -92,7 +99,15 @@ def claim(key: TaskKey, executor: str) -> Claim | None:
                                                      DagRun.run_id == key.run_id))
         return Claim(key=key, try_number=ti.try_number + 1, max_tries=ti.max_tries,
                      start_date=now, dag=json.loads(data) if data else {},
-                     conf=json.loads(conf or "{}"))
+                     conf=json.loads(conf or "{}"),
+                     previous_pgid=ti.pgid if ti.hostname == hostname else None)
+
+
+def started(claim: Claim, pgid: int) -> bool:
+    """Record the process group of the try's task processes; False when its task instance was
+    changed by someone else."""
+    with session() as sess:
+        return _guarded(sess, _mine(claim), pgid=pgid)
 
 
 def heartbeat(claim: Claim) -> bool:

@@ -1,8 +1,9 @@
 """The task runner, `windsock tasks run`: runs one try of one queued task instance.
 
-It claims the task instance (queued -> running, next try number), runs the task's work in a
-child process group whose output goes to the try's log file, and while it runs heartbeats
-every [scheduler] task_heartbeat_interval seconds. It stops the work when the task's
+It claims the task instance (queued -> running, next try number), stops what the previous try
+left running on this machine, runs the task's work in a child process group that ends when the
+runner dies (see process_group) and whose output goes to the try's log file, and while it runs
+heartbeats every [scheduler] task_heartbeat_interval seconds. It stops the work when the task's
 execution_timeout passes (a failure), when the runner gets SIGTERM (a failure), or when someone
 else changed the task instance's state (the state stays theirs; `restarting` becomes no state,
 so the task runs again). Then it records success, up_for_retry or failed.
@@ -83,15 +84,34 @@ def _run(claim: Claim, out: TextIO) -> tuple[str | None, bool]:
     return state, False
 
 
+def _stop_previous_try(claim: Claim, out: TextIO) -> None:
+    """Stop the processes that the previous try left running on this machine (when its runner
+    and the runner's guard were both killed, or its runner hangs), so that no two tries of the
+    task instance ever run at once."""
+    if claim.previous_pgid is None:
+        return
+    previous = claim.try_number - 1
+    stopped = process_group.reap(claim.previous_pgid, claim.tag(previous), KILL_GRACE_SECONDS)
+    what = f"the processes of try {previous} (process group {claim.previous_pgid})"
+    if stopped is False:
+        raise TaskFailed(f"{what} are still there after SIGKILL")
+    if stopped:
+        _note(out, f"Stopped {what}, which were still running.")
+
+
 def _work(claim: Claim, out: TextIO) -> tuple[Any, list[str]]:
     """Run the task's child process to its end; the return value and the tasks to skip."""
+    _stop_previous_try(claim, out)
     with tempfile.TemporaryDirectory(prefix="windsock-task-") as folder:
         argv, env = work.command(claim, claims.upstream_values(claim), Path(folder))
         process_group.adopt_orphans()
-        child = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                 stderr=subprocess.STDOUT, start_new_session=True)
-        _note(out, f"Started {argv[0]} (pid {child.pid}).")
+        child = process_group.start(argv, env, claim.tag(), KILL_GRACE_SECONDS,
+                                    stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT)
+        _note(out, f"Started {argv[0]} in process group {child.pid}.")
         try:
+            if not claims.started(claim, child.pid):
+                raise StateChanged
             code = _supervise(claim, child)
         finally:
             process_group.stop(child, KILL_GRACE_SECONDS)

@@ -1,0 +1,137 @@
+"""A task runner killed with SIGKILL takes its task's processes, grandchildren included, with it;
+and the retry that the scheduler starts never runs beside what is left of the previous try.
+
+The tasks append `<try> <writer> <time>` lines to a file ten times a second, from the task's
+process (`child`) and from a process it started (`grandchild`; the shell task's ignores
+SIGTERM), so the file tells when each try's processes ran."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from tests.scheduler.conftest import log_text, new_run, process_gone, ti
+from tests.support.scheduler import database_state, wait_for
+from windsock.db.engine import session
+from windsock.db.models import Dag
+from windsock.scheduler import process_group
+from windsock.scheduler.executors import LocalExecutor, TaskKey
+from windsock.scheduler.loop import Scheduler
+
+BEAT = 'while true; do echo "$WINDSOCK_TRY $2 $(date +%s.%N)" >> "$1"; sleep 0.1; done\n'
+DAGS = """
+import os, subprocess, time
+from datetime import timedelta
+from windsock import DAG, ShellTask, task
+
+BEAT, BEATS = {beat!r}, {beats!r}
+RETRY = {{"retries": 1, "retry_delay": timedelta(0)}}
+
+with DAG("shell_beats", default_args=RETRY) as shell_dag:
+    ShellTask("beat", f"(trap '' TERM; sh {{BEAT}} {{BEATS}} grandchild) & "
+                      f"sh {{BEAT}} {{BEATS}} child")
+
+with DAG("python_beats", default_args=RETRY) as python_dag:
+    @task
+    def beat():
+        subprocess.Popen(["sh", BEAT, BEATS, "grandchild"])
+        while True:
+            with open(BEATS, "a") as beats:
+                beats.write(f"{{os.environ['WINDSOCK_TRY']}} child {{time.time()}}\\n")
+            time.sleep(0.1)
+
+    beat()
+"""
+WRITERS = {"child", "grandchild"}
+HEARTBEAT_TIMEOUT = 2  # seconds, so that the scheduler soon retries a task whose runner died
+
+
+@pytest.fixture
+def beats(add_dags, tmp_path, monkeypatch) -> Path:
+    """The beating DAGs, unpaused; the file their tasks write to."""
+    monkeypatch.setenv("WINDSOCK__SCHEDULER__TASK_HEARTBEAT_TIMEOUT", str(HEARTBEAT_TIMEOUT))
+    (tmp_path / "beat.sh").write_text(BEAT)
+    path = tmp_path / "beats"
+    add_dags(DAGS.format(beat=str(tmp_path / "beat.sh"), beats=str(path)))
+    with session() as sess:
+        sess.execute(update(Dag).values(is_paused=False))
+    return path
+
+
+def read_beats(path: Path) -> dict[int, dict[str, list[float]]]:
+    """The times written, by try number and writer (whole lines only)."""
+    tries: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    text = path.read_text() if path.exists() else ""
+    for line in text[:text.rfind("\n") + 1].splitlines():
+        tag, writer, at = line.split()
+        tries[int(tag.rsplit("/", 1)[1])][writer].append(float(at))
+    return tries
+
+
+@contextmanager
+def local_scheduler() -> Iterator[Scheduler]:
+    """A scheduler with the local executor, driven by the test; the runners it started are
+    stopped at the end."""
+    scheduler = Scheduler(LocalExecutor())
+    scheduler.start()
+    try:
+        yield scheduler
+    finally:
+        for runner in scheduler.executor.running.values():
+            runner.terminate()
+            runner.wait(timeout=30)
+        scheduler.stop()
+        scheduler.end()
+
+
+def drive(scheduler: Scheduler, until: Callable[[], bool], what: str) -> None:
+    def round_then_check() -> bool:
+        scheduler.run_once()
+        return until()
+
+    wait_for(round_then_check, 60, what, lambda: database_state())
+
+
+@pytest.mark.parametrize("guard_too", [False, True], ids=["runner", "runner-and-guard"])
+@pytest.mark.parametrize("dag_id", ["shell_beats", "python_beats"])
+def test_a_killed_runners_task_stops_and_its_retry_does_not_overlap(beats, dag_id, guard_too):
+    run_id = new_run(dag_id)
+    key = TaskKey(dag_id, run_id, "beat")
+    with local_scheduler() as scheduler:
+        drive(scheduler, lambda: set(read_beats(beats)[1]) == WRITERS, "try 1 to beat")
+        runner, guard = scheduler.executor.running[key], ti(*key[:3]).pgid
+        if guard_too:  # both at once: the runner must not see its guard die
+            runner.send_signal(signal.SIGSTOP)
+            os.kill(guard, signal.SIGKILL)
+        runner.kill()
+        killed = time.time()
+        drive(scheduler, lambda: set(read_beats(beats)[2]) == WRITERS, "try 2 to beat")
+
+    tries = read_beats(beats)
+    first_ended = max(max(times) for times in tries[1].values())
+    assert first_ended < min(min(times) for times in tries[2].values())
+    stopped_by_try_2 = "Stopped the processes of try 1" in log_text(*key[:3], 2)
+    if guard_too:  # left running, until the retry's runner stopped them before it began
+        assert first_ended > killed + 1 and stopped_by_try_2
+    else:  # gone with the runner
+        assert first_ended < killed + 1 and not stopped_by_try_2
+
+
+def test_reaping_leaves_a_process_group_of_another_try_alone():
+    """A recorded process group id may be reused by unrelated processes once the try's are gone."""
+    other = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        assert process_group.reap(other.pid, "dag/run/task/-1/1", 0.5) is None
+        assert not process_gone(other.pid)
+    finally:
+        other.kill()
+        other.wait()
