@@ -1,4 +1,4 @@
-"""A real `windsock api-server` process on a free port, for the SDK end-to-end tests."""
+"""A real `windsock api-server` process on a free port, for the end-to-end tests."""
 
 from __future__ import annotations
 
@@ -10,18 +10,20 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from tests.support.ports import free_port
 
 
 @contextmanager
-def api_server(env: dict[str, str]) -> Iterator[str]:
-    """Run the server with `env` until the block ends; yields its base URL."""
+def api_server(env: dict[str, str], *, output_path: Path | None = None) -> Iterator[str]:
+    """Run the server with `env` until the block ends; yields its base URL. Its output (log
+    included) goes to `output_path` when given, for the test to read, else to a temporary file."""
     port = free_port()
     cmd = [sys.executable, "-m", "windsock.cli", "api-server", "--port", str(port)]
     # The output goes to a file, not a pipe: nobody reads a pipe while the server runs, and a
     # full one would block the server's access log and with it every request.
-    output = tempfile.TemporaryFile(mode="w+")
+    output = open(output_path, "w+") if output_path else tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=output,
                             stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
