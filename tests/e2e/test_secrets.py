@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import secrets
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from sqlalchemy import select, text
 
 from tests.api.accounts import user_body
 from tests.conftest import ADMIN
+from tests.support.ports import free_port
 from tests.support.server import api_server
 from windsock.db.engine import session
 from windsock.db.models import Connection, EventLog, User, Variable
@@ -32,7 +32,8 @@ USER = "canary-user"
 HASH = re.compile(r"\$argon2")  # no password hash anywhere either
 REFUSED = "secrets_test_refused"
 # Writes the database refuses, each by a constraint the test adds: table, column, refused value.
-REFUSALS = {Connection.__tablename__: ("port", 6543), Variable.__tablename__: ("description", "refused"),
+REFUSALS = {Connection.__tablename__: ("port", 6543),
+            Variable.__tablename__: ("description", "refused"),
             User.__tablename__: ("first_name", "refused")}
 
 
@@ -44,8 +45,8 @@ class Canaries:
     values: dict[str, str] = field(default_factory=dict)
     allowed: dict[str, tuple[str, str]] = field(default_factory=dict)
 
-    def new(self, label: str) -> str:
-        return self.add(label, f"canary-{label}-{secrets.token_hex(8)}")
+    def new(self, label: str, *, allowed_in: tuple[str, str] | None = None) -> str:
+        return self.add(label, f"canary-{label}-{secrets.token_hex(8)}", allowed_in=allowed_in)
 
     def add(self, label: str, value: str, *, allowed_in: tuple[str, str] | None = None) -> str:
         self.values[label] = value
@@ -64,7 +65,8 @@ class Canaries:
 def server(migrated, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """A real api-server and the file its output (log included) goes to."""
     output = tmp_path_factory.mktemp("secrets") / "api-server.log"
-    with api_server(migrated, output_path=output) as base:
+    env = {**migrated, "WINDSOCK__API__ENABLE_CONNECTION_TEST": "True"}
+    with api_server(env, output_path=output) as base:
         yield base, output
 
 
@@ -119,11 +121,14 @@ def plant(admin: httpx.Client, clients: Clients, canaries: Canaries) -> None:
     check(admin.patch("/connections/warehouse", json={
         "password": canaries.new("conn_password_patch"),
         "extra": extra_with(token=canaries.new("extra_token"))}), 200)
-    check(admin.post("/variables", json={"key": "db_password", "value": canaries.add(
-        "var_post", canaries.new("var_post"), allowed_in=("POST", f"{API}/variables"))}), 201)
-    check(admin.patch("/variables/db_password", json={"value": canaries.add(
-        "var_patch", canaries.new("var_patch"),
-        allowed_in=("PATCH", f"{API}/variables/db_password"))}), 200)
+    tested = check(admin.post("/connections/test", json={
+        "connection_id": "probe", "conn_type": "postgres", "host": "127.0.0.1",
+        "port": free_port(), "login": "x", "password": canaries.new("tested_password")}), 200)
+    assert tested["status"] is False
+    check(admin.post("/variables", json={"key": "db_password", "value": canaries.new(
+        "var_post", allowed_in=("POST", f"{API}/variables"))}), 201)
+    check(admin.patch("/variables/db_password", json={"value": canaries.new(
+        "var_patch", allowed_in=("PATCH", f"{API}/variables/db_password"))}), 200)
     check(admin.post("/users", json=user_body(USER, password=canaries.new("user_create"),
                                               roles=[{"name": "Viewer"}])), 201)
     # Too short: refused by validation, whose detail quotes the value back to its sender (the
@@ -150,8 +155,8 @@ def plant(admin: httpx.Client, clients: Clients, canaries: Canaries) -> None:
           200)
 
     for operation in ("/auth/login", "/auth/token"):
-        check(anonymous.post(operation, json={"username": USER,
-                                              "password": canaries.new("wrong_password")}), 401)
+        check(anonymous.post(operation, json={
+            "username": USER, "password": canaries.new(f"wrong_password{operation}")}), 401)
     basic = base64.b64encode(f"{USER}:{canaries.new('wrong_basic')}".encode()).decode()
     check(anonymous.get("/version", headers={"Authorization": "Basic " + canaries.add(
         "basic_header", basic)}), 401)
@@ -189,8 +194,8 @@ def test_no_canary_leaves_through_responses_the_event_log_or_the_log(server, cli
 def refusing_database(migrated) -> Iterator[None]:
     """Each table of REFUSALS refuses a write of its refused value, by a check constraint
     (PostgreSQL: its error quotes the whole failing row) or a trigger (SQLite)."""
-    postgres = os.environ.get("WINDSOCK_TEST_DATABASE") == "postgresql"
     with session() as sess:
+        postgres = sess.get_bind().dialect.name == "postgresql"
         for table, (column, value) in REFUSALS.items():
             if postgres:
                 sess.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT {REFUSED}_{table} '
