@@ -13,6 +13,7 @@ import sqlalchemy.exc
 
 from windsock import config
 from windsock.db import migrate
+from windsock.security import redaction
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_FILE = "standalone_admin_password.txt"
@@ -193,6 +194,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redaction.install()  # the scheduler and task runners write rows too
     args = _parser().parse_args(argv)
     config.ensure_config_file()
     if args.command == "api-server":
