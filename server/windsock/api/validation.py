@@ -4,6 +4,7 @@
 - An optional body may be left out (connexion would insist on one), but a JSON `null` body is
   400 rather than taken for a left-out one.
 - A parameter that breaks its schema is named in the detail, without jsonschema's schema dump.
+- A body field that breaks its schema is named too; a secret one's value is never repeated.
 - Text that cannot be stored (NUL, lone surrogates) or a URL that is not UTF-8 is 400 naming the
   field, anywhere in the body or the parameters (see `windsock.api.text`).
 """
@@ -19,10 +20,12 @@ from connexion.validators import (
     JSONRequestBodyValidator,
     ParameterValidator,
 )
+from jsonschema import ValidationError
 from starlette.types import Scope
 
 from windsock.api import json_body, text
 from windsock.api.problems import BadRequest, Unprocessable
+from windsock.masking import is_sensitive
 
 
 class BodyValidator(JSONRequestBodyValidator):
@@ -46,7 +49,22 @@ class BodyValidator(JSONRequestBodyValidator):
             if missing:
                 raise Unprocessable(f"The body is missing the mandatory field(s) "
                                     f"{', '.join(map(repr, missing))}.")
-        return super()._validate(body)
+        try:
+            return self._validator.validate(body)
+        except ValidationError as error:
+            raise BadRequest(_described(error, body)) from None
+
+
+def _described(error: ValidationError, body: Any) -> str:
+    """jsonschema's message naming the field, but without the refused value where the field is
+    secret (a password, a sensitive variable's value): answers never repeat secrets."""
+    path = ".".join(map(str, error.absolute_path))
+    secret = any(is_sensitive(str(part)) for part in error.absolute_path) or (
+        isinstance(body, dict) and isinstance(body.get("key"), str) and is_sensitive(body["key"]))
+    if not secret:
+        return f"{error.message} - '{path}'" if path else error.message
+    return (f"'{path or 'body'}' breaks the rule {error.validator} "
+            f"({error.validator_value!r}); its value is secret, so it is not repeated here.")
 
 
 class Parameters(ParameterValidator):
