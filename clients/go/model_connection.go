@@ -35,7 +35,7 @@ type Connection struct {
 	Schema NullableString `json:"schema"`
 	// TCP port of the external system.
 	Port NullableInt32 `json:"port"`
-	// Further settings as a JSON object encoded in a string (format `json-object`).
+	// Further settings as a JSON object encoded in a string (format `json-object`). The values of sensitive keys (names holding `password`, `secret`, `token`, `api_key` and the like), at any depth, are answered as `***`.
 	Extra NullableString `json:"extra"`
 }
 

@@ -35,7 +35,7 @@ type ConnectionUpdate struct {
 	Schema NullableString `json:"schema,omitempty"`
 	// TCP port of the external system.
 	Port NullableInt32 `json:"port,omitempty"`
-	// Further settings as a JSON object encoded in a string (format `json-object`); anything that is not a JSON object is rejected with 422.
+	// Further settings as a JSON object encoded in a string (format `json-object`); anything that is not a JSON object is rejected with 422. A sensitive key sent back as `***` (as a read answered it) keeps its stored value.
 	Extra NullableString `json:"extra,omitempty"`
 }
 

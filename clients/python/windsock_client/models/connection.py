@@ -35,7 +35,7 @@ class Connection(BaseModel):
     login: Optional[StrictStr] = Field(description="User name to authenticate with.", json_schema_extra={"examples": ["reporting"]})
     var_schema: Optional[StrictStr] = Field(description="Database, schema or path on the external system.", alias="schema", json_schema_extra={"examples": ["analytics"]})
     port: Optional[StrictInt] = Field(description="TCP port of the external system.", json_schema_extra={"examples": [5432]})
-    extra: Optional[StrictStr] = Field(description="Further settings as a JSON object encoded in a string (format `json-object`).", json_schema_extra={"examples": ["{\"sslmode\": \"require\"}"]})
+    extra: Optional[StrictStr] = Field(description="Further settings as a JSON object encoded in a string (format `json-object`). The values of sensitive keys (names holding `password`, `secret`, `token`, `api_key` and the like), at any depth, are answered as `***`.", json_schema_extra={"examples": ["{\"sslmode\": \"require\"}"]})
     __properties: ClassVar[List[str]] = ["connection_id", "conn_type", "description", "host", "login", "schema", "port", "extra"]
 
     @field_validator('connection_id', mode="before")

@@ -36,7 +36,7 @@ class ConnectionUpdate(BaseModel):
     password: Optional[Annotated[str, Field(strict=True, max_length=5000)]] = Field(default=None, description="Password to authenticate with; write-only, never returned.", json_schema_extra={"examples": ["s3cr3t-passw0rd"]})
     var_schema: Optional[Annotated[str, Field(strict=True, max_length=500)]] = Field(default=None, description="Database, schema or path on the external system.", alias="schema", json_schema_extra={"examples": ["analytics"]})
     port: Optional[Annotated[int, Field(le=65535, strict=True, ge=1)]] = Field(default=None, description="TCP port of the external system.", json_schema_extra={"examples": [5432]})
-    extra: Optional[Annotated[str, Field(strict=True, max_length=100000)]] = Field(default=None, description="Further settings as a JSON object encoded in a string (format `json-object`); anything that is not a JSON object is rejected with 422.", json_schema_extra={"examples": ["{\"sslmode\": \"require\"}"]})
+    extra: Optional[Annotated[str, Field(strict=True, max_length=100000)]] = Field(default=None, description="Further settings as a JSON object encoded in a string (format `json-object`); anything that is not a JSON object is rejected with 422. A sensitive key sent back as `***` (as a read answered it) keeps its stored value.", json_schema_extra={"examples": ["{\"sslmode\": \"require\"}"]})
     __properties: ClassVar[List[str]] = ["connection_id", "conn_type", "description", "host", "login", "password", "schema", "port", "extra"]
 
     @field_validator('connection_id', mode="before")
