@@ -15,7 +15,8 @@ API_ACCESS = ("can_access", "API")
 
 
 def fresh_name(prefix: str) -> str:
-    """A username used by one test only: failed-login counts outlive a test (see throttle)."""
+    """A username used by one test only, so that nothing one test left behind for a name (such
+    as a remembered password check) can touch another."""
     return f"{prefix}-{secrets.token_hex(4)}"
 
 

@@ -38,7 +38,7 @@ def anonymous(client):
 
 @pytest.fixture
 def viewer() -> str:
-    """A fresh Viewer; a new name per test, since failed-login counts outlive a test."""
+    """A fresh Viewer, with a new name per test."""
     username = f"vera-{secrets.token_hex(4)}"
     create_user(username, PASSWORD, "Viewer")
     return username
