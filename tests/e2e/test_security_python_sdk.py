@@ -6,9 +6,9 @@ personal API tokens (created, listed, used and revoked with AuthApi), and what t
 user created through UserApi and RoleApi let that user do, with PermissionApi listing the pairs
 roles are made of.
 
-What the tests create -- users, roles, tokens -- is removed after each test by `clean_database`.
-The server counts failed password checks per username for the whole session (and answers 429
-after a few in a row), so every username here is used by one test only.
+What the tests create -- users, roles, tokens, failed-login counts -- is removed after each test
+by `clean_database`; every username here is used by one test only all the same, so that what the
+server process remembers of a name (a recent password check) cannot carry over.
 """
 
 from __future__ import annotations
