@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Bundle, lint and validate the OpenAPI contract, then generate the server's routing
-# controllers and both SDKs from it. Idempotent: a second run changes no byte.
-# With --lint-only, stop after bundling and linting.
+# Bundle, lint and validate the OpenAPI contract, then write the API changelog
+# (docs/api-changelog.md) and generate the server's routing controllers and both SDKs from it.
+# Idempotent: a second run changes no byte. With --lint-only, stop after bundling and linting.
 #
 # Needs node_modules (npm ci) for Redocly and Spectral, and openapi-generator-cli plus
 # openapi-spec-validator on PATH (the tox environment `generate` provides both).
@@ -31,6 +31,9 @@ if [ "${1:-}" = "--lint-only" ]; then
   git diff --quiet -- "$bundle" 2>/dev/null || echo "note: $bundle changed; run scripts/generate.sh and commit it"
   exit 0
 fi
+
+step "write the API changelog docs/api-changelog.md (changes since spec/released/)"
+quiet scripts/contract.sh changelog
 
 # generate GENERATOR OUTDIR CONFIG [TEMPLATE_DIR]
 # Runs openapi-generator, then removes the files the previous run listed in
