@@ -62,8 +62,13 @@ check() {
   echo "OK: no breaking change that is not accepted for $version"
 }
 
+# A changelog section: a TITLE heading, then what changed from BASE to REVISION.
+section() {
+  printf '\n## %s\n' "$1"
+  "$oasdiff" changelog "$2" "$3" --format markdown --template "$root/scripts/api-changelog.tmpl"
+}
+
 changelog() {
-  local out=$root/docs/api-changelog.md template=$root/scripts/api-changelog.tmpl
   local -a records
   mapfile -t records < <(releases "$released")
   {
@@ -76,14 +81,13 @@ changelog() {
       return
     fi
     local i=$(( ${#records[@]} - 1 ))
-    printf '\n## Unreleased (since %s)\n' "$(version_of "${records[i]}")"
-    "$oasdiff" changelog "${records[i]}" "$bundle" --format markdown --template "$template"
+    section "Unreleased (since $(version_of "${records[i]}"))" "${records[i]}" "$bundle"
     for (( ; i > 0; i-- )); do
-      printf '\n## %s (since %s)\n' "$(version_of "${records[i]}")" "$(version_of "${records[i-1]}")"
-      "$oasdiff" changelog "${records[i-1]}" "${records[i]}" --format markdown --template "$template"
+      section "$(version_of "${records[i]}") (since $(version_of "${records[i-1]}"))" \
+        "${records[i-1]}" "${records[i]}"
     done
     printf '\n## %s\n\nThe first released contract.\n' "$(version_of "${records[0]}")"
-  } | cat -s >"$out"
+  } | cat -s >"$root/docs/api-changelog.md"
 }
 
 release() {
