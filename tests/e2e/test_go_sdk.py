@@ -11,34 +11,15 @@ fails instead of skipping.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ADMIN
 from tests.e2e.conftest import DagsFolder, reserialize_with_examples, settle
+from tests.support.go import report, run_go
 
 GO_SDK = Path(__file__).resolve().parents[2] / "clients" / "go"
-
-
-def _go() -> str:
-    go = shutil.which("go") or ("/usr/local/go/bin/go" if os.path.exists("/usr/local/go/bin/go")
-                                else None)
-    if go is None:
-        if os.environ.get("CI"):
-            pytest.fail("the go toolchain is not installed")
-        pytest.skip("the go toolchain is not installed")
-    return go
-
-
-def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=GO_SDK, env=env, capture_output=True, text=True, timeout=600)
-
-
-def _report(proc: subprocess.CompletedProcess[str]) -> str:
-    return f"{' '.join(proc.args)} exited with {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +40,8 @@ def go_env(live_server, dags_folder: DagsFolder) -> dict[str, str]:
 
 
 def test_go_vet(go_env):
-    proc = _run([_go(), "vet", "./..."], go_env)
-    assert proc.returncode == 0, _report(proc)
+    proc = run_go(["vet", "./..."], GO_SDK, go_env)
+    assert proc.returncode == 0, report(proc)
 
 
 def test_go_sdk_e2e(go_env, migrated, parsed_dags: DagsFolder, scheduler):
@@ -70,14 +51,14 @@ def test_go_sdk_e2e(go_env, migrated, parsed_dags: DagsFolder, scheduler):
     assert summary.endswith(", 1 import error"), summary
     scheduler.assert_alive()
     try:
-        proc = _run([_go(), "test", "-count=1", "-v", "./..."], go_env)
+        proc = run_go(["test", "-count=1", "-v", "./..."], GO_SDK, go_env)
     finally:
         settle(scheduler)  # the runs the Go tests started end before clean_database
-    assert proc.returncode == 0, _report(proc) + "\n" + scheduler.describe()
+    assert proc.returncode == 0, report(proc) + "\n" + scheduler.describe()
     # The end-to-end tests ran rather than skipped.
     for name in ("TestVariables", "TestConnections", "TestPools", "TestUnauthorized",
                  "TestHealthAndVersion", "TestDags", "TestTriggerAndClearDryRun",
                  "TestImportErrors", "TestRunExampleXComChain", "TestBasicAuth",
                  "TestAccessToken", "TestPersonalToken", "TestForbiddenForViewer"):
-        assert f"--- PASS: {name}" in proc.stdout, _report(proc)
-    assert "--- SKIP" not in proc.stdout, _report(proc)
+        assert f"--- PASS: {name}" in proc.stdout, report(proc)
+    assert "--- SKIP" not in proc.stdout, report(proc)
