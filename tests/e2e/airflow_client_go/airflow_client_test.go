@@ -20,6 +20,7 @@ package airflowclient_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -29,6 +30,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/airflow-client-go/airflow"
 )
@@ -142,6 +144,23 @@ func (a answer[T]) get(t *testing.T, what string) T {
 		t.Fatalf("%s: answered %s", what, a.resp.Status)
 	}
 	return a.value
+}
+
+// fails checks that the call was answered `status` with a problem, which it returns decoded
+// into the client's Error model. The client leaves application/problem+json bodies (Airflow's
+// errors too) undecoded, so users decode them from the error's body, as here.
+func (a answer[T]) fails(t *testing.T, what string, status int) airflow.Error {
+	t.Helper()
+	var apiErr airflow.GenericOpenAPIError
+	if !errors.As(a.err, &apiErr) {
+		t.Fatalf("%s: want an answer %d, got error %v", what, status, a.err)
+	}
+	equal(t, what+": status", a.resp.StatusCode, status)
+	var problem airflow.Error
+	must(t, what+": decode the problem", json.Unmarshal(apiErr.Body(), &problem))
+	equal(t, what+": problem status", int(problem.GetStatus()), status)
+	require(t, what+": problem detail", problem.GetDetail() != "")
+	return problem
 }
 
 func equal[T comparable](t *testing.T, what string, got, want T) {
@@ -318,13 +337,17 @@ func TestDags(t *testing.T) {
 		equal(t, "file token of "+id, details.GetFileToken(), read.GetFileToken())
 		source := ok(api.GetDagSource(s.ctx, read.GetFileToken()).Execute()).get(t, "GetDagSource "+id)
 		require(t, "the source of "+id+" names it", strings.Contains(source.GetContent(), id))
-		tasks := ok(api.GetTasks(s.ctx, id).Execute()).get(t, "GetTasks "+id)
+		tasks := ok(api.GetTasks(s.ctx, id).OrderBy("task_id").Execute()).get(t, "GetTasks "+id)
 		require(t, "tasks of "+id, len(tasks.GetTasks()) > 0)
 		for _, task := range tasks.GetTasks() {
 			ok(api.GetTask(s.ctx, id, task.GetTaskId()).Execute()).get(t, "GetTask "+id+"."+task.GetTaskId())
 		}
 	}
 	require(t, "the run's DAG listed", found)
+	// Array and boolean query parameters, as the client writes them.
+	tagged := ok(api.GetDags(s.ctx).Tags([]string{"example", "xcom"}).OnlyActive(true).OrderBy("-dag_id").
+		Limit(10).Offset(0).Execute()).get(t, "GetDags by tags")
+	require(t, "the run's DAG by its tags", tagged.GetTotalEntries() >= 1)
 
 	// Pausing keeps the scheduler from starting the run TestDagRuns triggers.
 	patched := ok(api.PatchDag(s.ctx, s.dagID).DAG(paused(true)).UpdateMask([]string{"is_paused"}).Execute()).get(t, "PatchDag")
@@ -332,7 +355,8 @@ func TestDags(t *testing.T) {
 	many := ok(api.PatchDags(s.ctx).DagIdPattern(s.dagID).DAG(paused(true)).UpdateMask([]string{"is_paused"}).Execute()).get(t, "PatchDags")
 	equal(t, "DAGs paused by pattern", many.GetDags()[0].GetIsPaused(), true)
 
-	warnings := ok(s.api.DagWarningApi.GetDagWarnings(s.ctx).Execute()).get(t, "GetDagWarnings")
+	warnings := ok(s.api.DagWarningApi.GetDagWarnings(s.ctx).DagId(s.spareDagID).WarningType("non-existent pool").
+		Execute()).get(t, "GetDagWarnings")
 	// The client's collection names its list import_errors (dag_warnings on the wire, in
 	// Airflow's contract too), so only the count reaches its users.
 	require(t, "a DAG warning", warnings.GetTotalEntries() > 0)
@@ -350,8 +374,13 @@ func TestDagRuns(t *testing.T) {
 	api := s.api.DAGRunApi
 	run := ok(api.GetDagRun(s.ctx, s.dagID, s.runID).Execute()).get(t, "GetDagRun")
 	equal(t, "finished run's state", run.GetState(), airflow.DAGSTATE_SUCCESS)
-	page := ok(api.GetDagRuns(s.ctx, s.dagID).State([]string{"success"}).OrderBy("-execution_date").Execute()).get(t, "GetDagRuns")
-	require(t, "successful runs listed", page.GetTotalEntries() >= 1)
+	// Datetime filters as the client writes them (RFC 3339, here with an offset other than Z).
+	zone := time.FixedZone("UTC+2", 2*3600)
+	after, before := run.GetStartDate().Add(-time.Hour).In(zone), run.GetEndDate().Add(time.Hour).In(zone)
+	page := ok(api.GetDagRuns(s.ctx, s.dagID).State([]string{"success", "failed"}).OrderBy("-execution_date").
+		StartDateGte(after).StartDateLte(before).EndDateGte(after).EndDateLte(before).
+		ExecutionDateLte(before).Limit(10).Execute()).get(t, "GetDagRuns")
+	require(t, "the finished run listed by its dates", page.GetTotalEntries() >= 1)
 	form := airflow.NewListDagRunsForm()
 	form.SetDagIds([]string{s.dagID})
 	batch := ok(api.GetDagRunsBatch(s.ctx).ListDagRunsForm(*form).Execute()).get(t, "GetDagRunsBatch")
@@ -382,7 +411,8 @@ func TestDagRuns(t *testing.T) {
 func TestTaskInstances(t *testing.T) {
 	s := server(t)
 	api := s.api.TaskInstanceApi
-	page := ok(api.GetTaskInstances(s.ctx, s.dagID, s.runID).Execute()).get(t, "GetTaskInstances")
+	page := ok(api.GetTaskInstances(s.ctx, s.dagID, s.runID).State([]string{"success"}).Pool([]string{"default_pool"}).
+		DurationGte(0).Limit(100).Execute()).get(t, "GetTaskInstances")
 	require(t, "task instances listed", len(page.GetTaskInstances()) > 0)
 	for _, listed := range page.GetTaskInstances() {
 		ti := ok(api.GetTaskInstance(s.ctx, s.dagID, s.runID, listed.GetTaskId()).Execute()).get(t, "GetTaskInstance")
@@ -390,6 +420,11 @@ func TestTaskInstances(t *testing.T) {
 		equal(t, "try number of "+ti.GetTaskId(), ti.GetTryNumber(), int32(1))
 		log := ok(api.GetLog(s.ctx, s.dagID, s.runID, ti.GetTaskId(), 1).FullContent(true).Execute()).get(t, "GetLog")
 		require(t, "log of "+ti.GetTaskId(), log.GetContent() != "")
+		// Read in pages: the first, then on from its continuation token (to the end, here).
+		first := ok(api.GetLog(s.ctx, s.dagID, s.runID, ti.GetTaskId(), 1).Execute()).get(t, "GetLog page")
+		next := ok(api.GetLog(s.ctx, s.dagID, s.runID, ti.GetTaskId(), 1).Token(first.GetContinuationToken()).
+			Execute()).get(t, "GetLog from a token")
+		equal(t, "log of "+ti.GetTaskId()+" in pages", first.GetContent()+next.GetContent(), log.GetContent())
 	}
 	form := airflow.NewListTaskInstanceForm()
 	form.SetDagIds([]string{s.dagID})
@@ -425,7 +460,7 @@ func TestTaskInstances(t *testing.T) {
 
 func TestXComsAndEventLogs(t *testing.T) {
 	s := server(t)
-	entries := ok(s.api.XComApi.GetXcomEntries(s.ctx, s.dagID, s.runID, "~").Execute()).get(t, "GetXcomEntries")
+	entries := ok(s.api.XComApi.GetXcomEntries(s.ctx, s.dagID, s.runID, "~").Limit(10).Execute()).get(t, "GetXcomEntries")
 	require(t, "XComs of the run", len(entries.GetXcomEntries()) > 0)
 	first := entries.GetXcomEntries()[0]
 	entry := ok(s.api.XComApi.GetXcomEntry(s.ctx, s.dagID, s.runID, first.GetTaskId(), first.GetKey()).Execute()).get(t, "GetXcomEntry")
@@ -436,4 +471,28 @@ func TestXComsAndEventLogs(t *testing.T) {
 	id := logs.GetEventLogs()[0].GetEventLogId()
 	read := ok(s.api.EventLogApi.GetEventLog(s.ctx, id).Execute()).get(t, "GetEventLog")
 	equal(t, "read event log", read.GetEventLogId(), id)
+}
+
+// Where Windsock deliberately differs from Airflow 2 (docs/differences-from-airflow.md), as this
+// client sees it.
+func TestDeliberateDifferences(t *testing.T) {
+	s := server(t)
+	// 201 (Airflow: 200) for a create: the client takes any 2xx and decodes the body.
+	pool := airflow.NewPool()
+	pool.SetName("airflow_go_client_201")
+	pool.SetSlots(1)
+	answered := ok(s.api.PoolApi.PostPool(s.ctx).Pool(*pool).Execute())
+	created := answered.get(t, "PostPool")
+	equal(t, "created pool", created.GetName(), pool.GetName())
+	equal(t, "PostPool status", answered.resp.StatusCode, http.StatusCreated)
+	done(s.api.PoolApi.DeletePool(s.ctx, pool.GetName()).Execute()).get(t, "DeletePool")
+
+	// 422 (Airflow: 400) for a well-formed body that cannot be processed.
+	pool.Slots = nil
+	ok(s.api.PoolApi.PostPool(s.ctx).Pool(*pool).Execute()).fails(t, "pool without slots", http.StatusUnprocessableEntity)
+
+	// 404 (Airflow: an empty list) for a list under a DAG or run that does not exist.
+	ok(s.api.DAGRunApi.GetDagRuns(s.ctx, "no_such_dag").Execute()).fails(t, "runs of an unknown DAG", http.StatusNotFound)
+	ok(s.api.TaskInstanceApi.GetTaskInstances(s.ctx, s.dagID, "no_such_run").Execute()).
+		fails(t, "task instances of an unknown run", http.StatusNotFound)
 }
