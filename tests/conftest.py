@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import delete
 
 ADMIN = ("admin", "admin-test-password")
+ADMIN_EMAIL = "admin@example.org"
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +50,7 @@ def migrated(windsock_env) -> dict[str, str]:
     from windsock.security.users import create_user
 
     migrate.upgrade()
-    create_user(*ADMIN, role="Admin")
+    create_user(*ADMIN, role="Admin", email=ADMIN_EMAIL)
     return windsock_env
 
 

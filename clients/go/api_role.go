@@ -1,7 +1,7 @@
 /*
 Windsock API
 
-The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   that points to the error's section in the API reference. - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC.
+The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   that points to the error's section in the API reference. - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`.
 
 API version: 1.0.0
 */
@@ -410,7 +410,7 @@ type ApiGetRolesRequest struct {
 	orderBy    *string
 }
 
-// How many items to return. A value above the server&#39;s &#x60;[api] maximum_page_limit&#x60; (100 unless configured) is rejected with 400 rather than silently cut.
+// How many items to return: at most &#x60;[api] maximum_page_limit&#x60;, which is 100 unless configured (the contract a running server serves at &#x60;/api/v1/openapi.json&#x60; carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with &#x60;offset&#x60;.
 func (r ApiGetRolesRequest) Limit(limit int32) ApiGetRolesRequest {
 	r.limit = &limit
 	return r
@@ -422,7 +422,7 @@ func (r ApiGetRolesRequest) Offset(offset int32) ApiGetRolesRequest {
 	return r
 }
 
-// The field to sort roles by. Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the primary key.
+// The field to sort roles by (&#x60;role_id&#x60; is the order of creation). Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the primary key.
 func (r ApiGetRolesRequest) OrderBy(orderBy string) ApiGetRolesRequest {
 	r.orderBy = &orderBy
 	return r
@@ -635,7 +635,8 @@ PatchRole Update a role
 Changes the fields named in `update_mask` (or every field in the body when it is absent) and
 returns the updated role. The built-in roles (`Admin`, `Op`, `User`, `Viewer`, `Public`) cannot
 be changed, and a role cannot take the name of another one: both are conflicts (409). An action
-or resource that does not exist is 422.
+or resource name outside the permission model is 400, and a pair of names that do not go
+together is 422.
 
 	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
 	@param roleName The role's name; percent-encode the spaces it may contain.
@@ -883,7 +884,9 @@ func (r ApiPostRoleRequest) Execute() (*Role, *http.Response, error) {
 PostRole Create a role
 
 Creates a role granting the given permissions. The answer is 409 when a role with the same name
-already exists, and 422 when an action or resource in `actions` does not exist.
+already exists. The permission model is in the schema: an action or resource name outside it
+is 400, and a pair of names that do not go together (`can_access` on anything but `API`, or
+another action on `API`) is 422.
 
 	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
 	@return ApiPostRoleRequest

@@ -1,7 +1,7 @@
 /*
 Windsock API
 
-The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   that points to the error's section in the API reference. - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC.
+The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   that points to the error's section in the API reference. - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`.
 
 API version: 1.0.0
 */
@@ -36,7 +36,7 @@ type ApiGetLogRequest struct {
 	token         *string
 }
 
-// Return the whole log of the try in one answer, from its first byte; &#x60;token&#x60; is then ignored and &#x60;continuation_token&#x60; is &#x60;null&#x60;.
+// Return the whole log of the try in one answer, from its first byte; &#x60;token&#x60; is then ignored, and &#x60;continuation_token&#x60; reads on from the end of the log.
 func (r ApiGetLogRequest) FullContent(fullContent bool) ApiGetLogRequest {
 	r.fullContent = &fullContent
 	return r
@@ -63,10 +63,11 @@ GetLog Read the log of a task instance try
 
 Returns the log of one try of the task instance, as JSON or, with `Accept: text/plain`, as
 plain text. Logs are read in pieces: each answer holds at most a fixed number of bytes, chosen
-by the server. To read on, pass the answer's continuation token (`continuation_token` in JSON,
-the `Continuation-Token` header in plain text) as `token`. A `null` or absent token means the
-answer reached the end of what has been written so far. With `full_content=true` the whole log
-comes in one answer.
+by the server. Every answer carries a continuation token (`continuation_token` in JSON, the
+`Continuation-Token` header in plain text), as Airflow's do: pass it as `token` to read on from
+where the answer stopped. An answer with no content means nothing more has been written yet;
+for a try that has finished, that is the end of its log. With `full_content=true` the whole
+log comes in one answer, and its token reads on from the end.
 
 The answer is 404 when the DAG run, the task instance or the try does not exist, and 406 when
 `Accept` allows neither JSON nor plain text.
@@ -695,7 +696,7 @@ type ApiGetTaskInstanceTriesRequest struct {
 	orderBy    *string
 }
 
-// How many items to return. A value above the server&#39;s &#x60;[api] maximum_page_limit&#x60; (100 unless configured) is rejected with 400 rather than silently cut.
+// How many items to return: at most &#x60;[api] maximum_page_limit&#x60;, which is 100 unless configured (the contract a running server serves at &#x60;/api/v1/openapi.json&#x60; carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with &#x60;offset&#x60;.
 func (r ApiGetTaskInstanceTriesRequest) Limit(limit int32) ApiGetTaskInstanceTriesRequest {
 	r.limit = &limit
 	return r
@@ -1246,7 +1247,7 @@ func (r ApiGetTaskInstancesRequest) Executor(executor []string) ApiGetTaskInstan
 	return r
 }
 
-// How many items to return. A value above the server&#39;s &#x60;[api] maximum_page_limit&#x60; (100 unless configured) is rejected with 400 rather than silently cut.
+// How many items to return: at most &#x60;[api] maximum_page_limit&#x60;, which is 100 unless configured (the contract a running server serves at &#x60;/api/v1/openapi.json&#x60; carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with &#x60;offset&#x60;.
 func (r ApiGetTaskInstancesRequest) Limit(limit int32) ApiGetTaskInstancesRequest {
 	r.limit = &limit
 	return r

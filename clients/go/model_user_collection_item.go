@@ -1,7 +1,7 @@
 /*
 Windsock API
 
-The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   that points to the error's section in the API reference. - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC.
+The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   that points to the error's section in the API reference. - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`.
 
 API version: 1.0.0
 */
@@ -28,8 +28,8 @@ type UserCollectionItem struct {
 	LastName string `json:"last_name"`
 	// The name a user logs in with: 1 to 256 letters, digits, `_`, `.`, `@`, `+` or `-` (so an email address works). It appears in the user's URL, so it cannot hold `/` or spaces.
 	Username string `json:"username" validate:"regexp=^[A-Za-z0-9_.@+-]+$"`
-	// The user's email address; no two users share one. `null` for a user made without one (`windsock users create` without `--email`, or the admin that `windsock standalone` makes).
-	Email NullableString `json:"email"`
+	// The user's email address; every user has one (as in Airflow 2) and no two users share one. The admin that `windsock standalone` makes has `admin@localhost`; users made before email was required have `<username>@localhost`. Change it with PATCH.
+	Email string `json:"email"`
 	// Whether the user may log in; an inactive user's credentials and tokens are refused.
 	Active bool `json:"active"`
 	// When the user last logged in successfully; `null` if never.
@@ -52,7 +52,7 @@ type _UserCollectionItem UserCollectionItem
 // This constructor will assign default values to properties that have it defined,
 // and makes sure properties required by API are set, but the set of arguments
 // will change when the set of required properties is changed
-func NewUserCollectionItem(firstName string, lastName string, username string, email NullableString, active bool, lastLogin NullableTime, loginCount NullableInt32, failedLoginCount NullableInt32, roles []RoleReference, createdOn time.Time, changedOn time.Time) *UserCollectionItem {
+func NewUserCollectionItem(firstName string, lastName string, username string, email string, active bool, lastLogin NullableTime, loginCount NullableInt32, failedLoginCount NullableInt32, roles []RoleReference, createdOn time.Time, changedOn time.Time) *UserCollectionItem {
 	this := UserCollectionItem{}
 	this.FirstName = firstName
 	this.LastName = lastName
@@ -149,29 +149,27 @@ func (o *UserCollectionItem) SetUsername(v string) {
 }
 
 // GetEmail returns the Email field value
-// If the value is explicit nil, the zero value for string will be returned
 func (o *UserCollectionItem) GetEmail() string {
-	if o == nil || o.Email.Get() == nil {
+	if o == nil {
 		var ret string
 		return ret
 	}
 
-	return *o.Email.Get()
+	return o.Email
 }
 
 // GetEmailOk returns a tuple with the Email field value
 // and a boolean to check if the value has been set.
-// NOTE: If the value is an explicit nil, `nil, true` will be returned
 func (o *UserCollectionItem) GetEmailOk() (*string, bool) {
 	if o == nil {
 		return nil, false
 	}
-	return o.Email.Get(), o.Email.IsSet()
+	return &o.Email, true
 }
 
 // SetEmail sets field value
 func (o *UserCollectionItem) SetEmail(v string) {
-	o.Email.Set(&v)
+	o.Email = v
 }
 
 // GetActive returns the Active field value
@@ -361,7 +359,7 @@ func (o UserCollectionItem) ToMap() (map[string]interface{}, error) {
 	toSerialize["first_name"] = o.FirstName
 	toSerialize["last_name"] = o.LastName
 	toSerialize["username"] = o.Username
-	toSerialize["email"] = o.Email.Get()
+	toSerialize["email"] = o.Email
 	toSerialize["active"] = o.Active
 	toSerialize["last_login"] = o.LastLogin.Get()
 	toSerialize["login_count"] = o.LoginCount.Get()

@@ -16,6 +16,7 @@ from windsock.db import migrate
 from windsock.security import redaction
 
 ADMIN_USERNAME = "admin"
+ADMIN_EMAIL = "admin@localhost"  # every user has an email, as in Airflow; change it with PATCH
 ADMIN_PASSWORD_FILE = "standalone_admin_password.txt"
 
 
@@ -55,7 +56,7 @@ def _admin_login() -> str:
     if user_exists(ADMIN_USERNAME):
         return f"{ADMIN_USERNAME} (password in {password_file})"
     password = generate_password()
-    create_user(ADMIN_USERNAME, password, "Admin")
+    create_user(ADMIN_USERNAME, password, "Admin", email=ADMIN_EMAIL)
     password_file.touch(mode=0o600)
     password_file.write_text(password + "\n")
     return f"{ADMIN_USERNAME} / {password} (also saved to {password_file})"
@@ -154,7 +155,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="The password (or set WINDSOCK_PASSWORD).")
     create.add_argument("--role", required=True,
                         help="Admin, Op, User, Viewer, Public or a custom role.")
-    create.add_argument("--email", default=None)
+    create.add_argument("--email", required=True, help="The user's email address (unique).")
     create.add_argument("--firstname", default="")
     create.add_argument("--lastname", default="")
 

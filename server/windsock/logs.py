@@ -39,10 +39,10 @@ def log_path(dag_id: str, run_id: str, task_id: str, try_number: int) -> Path:
             / f"attempt={int(try_number)}.log")
 
 
-def read(path: Path, offset: int, max_bytes: int | None) -> tuple[str, int | None]:
+def read(path: Path, offset: int, max_bytes: int | None) -> tuple[str, int]:
     """The log text from byte `offset`, at most `max_bytes` of it (all with None), and the offset
-    to read on from, or None when the end of what has been written was reached. A piece ends on
-    a character boundary. A log not written yet reads as empty; an offset past the end of the
+    to read on from (the end of what has been written, when the piece reached it). A piece ends
+    on a character boundary. A log not written yet reads as empty; an offset past the end of the
     log is a ValueError."""
     try:
         with path.open("rb") as log:
@@ -55,10 +55,10 @@ def read(path: Path, offset: int, max_bytes: int | None) -> tuple[str, int | Non
     except FileNotFoundError:
         if offset:
             raise ValueError(f"offset {offset} is past the end of the log (not written yet)")
-        return "", None
+        return "", 0
     end = offset + len(data)
     if end >= size:
-        return data.decode("utf-8", errors="replace"), None
+        return data.decode("utf-8", errors="replace"), end
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     text = decoder.decode(data)
     return text, end - len(decoder.getstate()[0])  # an incomplete last character waits

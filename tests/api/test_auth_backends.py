@@ -40,7 +40,7 @@ def anonymous(client):
 def viewer() -> str:
     """A fresh Viewer, with a new name per test."""
     username = f"vera-{secrets.token_hex(4)}"
-    create_user(username, PASSWORD, "Viewer")
+    create_user(username, PASSWORD, "Viewer", email=f"{username}@example.org")
     return username
 
 
@@ -175,7 +175,7 @@ def test_login_refuses_bad_credentials(anonymous, viewer, body, status):
 
 
 def test_a_user_without_api_access_gets_no_session_and_no_token(anonymous):
-    create_user("pat", PASSWORD, "Public")
+    create_user("pat", PASSWORD, "Public", email="pat@example.org")
     credentials = {"username": "pat", "password": PASSWORD}
     for path in ("login", "token"):
         response = anonymous.post(f"{API}/auth/{path}", json=credentials)

@@ -77,7 +77,8 @@ def seeded(app) -> None:
 def _create_user(name: str, pairs: set[tuple[str, str]]) -> None:
     with session() as sess:
         role = Role(name=f"{name}-role", permissions=permissions(sess, pairs))
-        sess.add(User(username=name, password_hash=_PASSWORD_HASH, active=True, roles=[role]))
+        sess.add(User(username=name, email=f"{name}@example.org", password_hash=_PASSWORD_HASH,
+                      active=True, roles=[role]))
 
 
 @pytest.fixture

@@ -74,4 +74,4 @@ def test_list_pages(client, warned):
 
 
 def test_list_rejects_an_unknown_order_field(client, warned):
-    assert_problem(client.get(WARNINGS, params={"order_by": "message"}), 400, "order_by")
+    assert_problem(client.get(WARNINGS, params={"order_by": "severity"}), 400, "order_by")

@@ -473,7 +473,7 @@ def test_tasks_are_sorted(client, fleet, order_by, expected):
 
 
 def test_tasks_reject_an_unknown_order_field(client, fleet):
-    assert_problem(client.get(url("report", "tasks"), params={"order_by": "queue"}), 400)
+    assert_problem(client.get(url("report", "tasks"), params={"order_by": "class_ref"}), 400)
 
 
 def test_tasks_of_an_unknown_dag_are_404(client, fleet):

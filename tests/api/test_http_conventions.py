@@ -182,10 +182,21 @@ def test_create_is_201_with_location_and_etag(client, res):
     assert fetched.headers["etag"] == response.headers["etag"]
 
 
-@pytest.mark.parametrize("res", resource_params())
+@pytest.mark.parametrize("res", resource_params((CONNECTIONS, POOLS)))
 def test_create_duplicate_is_409(client, res):
     res.create(client, "twice")
     assert_problem(client.post(res.path, json=res.body("twice")), 409, "'twice'")
+
+
+def test_posting_an_existing_variable_sets_it_like_airflow(client):
+    VARIABLES.create(client, "twice")
+    response = client.post(VARIABLES.path, json={"key": "twice", "value": "second"})
+    assert response.status_code == 200
+    assert "location" not in response.headers
+    assert response.json() == {"key": "twice", "value": "second", "description": None}
+    fetched = client.get(VARIABLES.url("twice"))
+    assert fetched.json() == response.json()
+    assert fetched.headers["etag"] == response.headers["etag"]
 
 
 @pytest.mark.parametrize("res", resource_params())

@@ -38,16 +38,17 @@ def long_log(lines: int = 40) -> str:
 
 
 def read_all(client, url: str, **params) -> list[str]:
-    """Every piece of the log, following the continuation tokens (JSON answers)."""
+    """Every piece of the log, following the continuation tokens (JSON answers) until a piece
+    is empty (the end of what has been written)."""
     pieces, token = [], None
     while True:
         response = client.get(url, params={**params, **({"token": token} if token else {})})
         assert response.status_code == 200, response.text
         body = response.json()
+        if not body["content"]:
+            return pieces
         pieces.append(body["content"])
         token = body["continuation_token"]
-        if token is None:
-            return pieces
         assert len(pieces) < 1000
 
 
@@ -106,15 +107,20 @@ def test_a_dot_dot_task_reads_its_own_log_not_one_outside(client, run, log_folde
 # --- reading ---------------------------------------------------------------------------------
 
 
-def test_a_log_not_written_yet_is_empty(client, run):
+def test_a_log_not_written_yet_is_empty_and_read_on_from_its_start(client, run):
     response = client.get(log_url("transform", 2))
     assert response.status_code == 200
-    assert response.json() == {"content": "", "continuation_token": None}
+    assert response.json() == {"content": "", "continuation_token": logs.encode_token(
+        ("sample", RUN_ID, "transform", -1, 2), 0)}
 
 
-def test_a_short_log_comes_whole(client, run):
+def test_a_short_log_comes_whole_with_a_token_to_read_on(client, run):
     write_log("hello\n")
-    assert client.get(log_url()).json() == {"content": "hello\n", "continuation_token": None}
+    first = client.get(log_url()).json()
+    assert first["content"] == "hello\n"
+    # At the end, the token reads on from the end: nothing until more is written.
+    assert client.get(log_url(), params={"token": first["continuation_token"]}).json() == {
+        "content": "", "continuation_token": first["continuation_token"]}
 
 
 def test_a_long_log_is_paged_with_tokens(client, run):
@@ -154,9 +160,10 @@ def test_full_content_returns_everything_and_ignores_the_token(client, run):
     text = long_log()
     write_log(text)
     token = client.get(log_url()).json()["continuation_token"]
+    at_end = logs.encode_token(("sample", RUN_ID, "extract", -1, 1), len(text.encode()))
     for params in ({"full_content": "true"}, {"full_content": "true", "token": token}):
         assert client.get(log_url(), params=params).json() == {"content": text,
-                                                               "continuation_token": None}
+                                                               "continuation_token": at_end}
 
 
 def test_plain_text_pages_with_the_continuation_token_header(client, run):
@@ -167,9 +174,9 @@ def test_plain_text_pages_with_the_continuation_token_header(client, run):
         response = client.get(log_url(), params=params, headers={"Accept": "text/plain"})
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/plain")
-        pieces.append(response.text)
-        if "continuation-token" not in response.headers:
+        if not response.text:
             break
+        pieces.append(response.text)
         params = {"token": response.headers["continuation-token"]}
     assert "".join(pieces) == text
     assert len(pieces) > 1
@@ -257,4 +264,4 @@ def test_a_token_past_the_end_of_the_log_is_400(client, token):
     assert_problem(client.get(log_url(), params={"token": past}), 400, "past the end")
     at_end = logs.encode_token(key, len(long_log().encode()))
     assert client.get(log_url(), params={"token": at_end}).json() == {
-        "content": "", "continuation_token": None}
+        "content": "", "continuation_token": at_end}

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.api.accounts import API_ACCESS, PASSWORD, create_role, create_user, fresh_name
 from tests.api.helpers import VARIABLES, assert_problem
 
 
@@ -17,6 +18,21 @@ def test_description_is_optional_and_null_when_left_out(client):
     response = client.post(VARIABLES.path, json={"key": "plain", "value": ""})
     assert response.status_code == 201
     assert response.json() == {"key": "plain", "value": "", "description": None}
+
+
+def test_posting_over_an_existing_variable_needs_edit_too(client):
+    """POST sets an existing variable (as in Airflow 2): a change, so can_create is not enough."""
+    create_role(client, "Variable Makers", API_ACCESS, ("can_create", "Variables"))
+    maker = fresh_name("maker")
+    create_user(client, maker, "Variable Makers")
+    VARIABLES.create(client, "region")
+    refused = client.post(VARIABLES.path, json={"key": "region", "value": "elsewhere"},
+                          auth=(maker, PASSWORD))
+    assert_problem(refused, 403, "can_edit on Variables")
+    assert client.get(VARIABLES.url("region")).json()["value"] == VARIABLES.sample["value"]
+    created = client.post(VARIABLES.path, json={"key": "zone", "value": "a"},
+                          auth=(maker, PASSWORD))
+    assert created.status_code == 201
 
 
 @pytest.mark.parametrize("key", ["warehouse_password", "GITHUB_TOKEN", "my-api_key.v2",

@@ -43,12 +43,14 @@ def test_migrate_is_repeatable_and_users_create_rejects_duplicates(fresh_env):
     head = head_revision()
     assert f"revision {head} (was empty)" in windsock(fresh_env, "db", "migrate").stdout
     assert f"(was {head})" in windsock(fresh_env, "db", "migrate").stdout
-    windsock(fresh_env, "users", "create", "--username", "ann", "--password", "pw", "--role", "Op")
-    again = windsock(fresh_env, "users", "create", "--username", "ann", "--password", "pw",
-                     "--role", "Op", check=False)
+    ann = ["users", "create", "--username", "ann", "--password", "pw", "--role", "Op"]
+    without_email = windsock(fresh_env, *ann, check=False)
+    assert without_email.returncode != 0 and "--email" in without_email.stderr
+    windsock(fresh_env, *ann, "--email", "ann@example.org")
+    again = windsock(fresh_env, *ann, "--email", "ann2@example.org", check=False)
     assert again.returncode != 0 and "already exists" in again.stderr
     bad_role = windsock(fresh_env, "users", "create", "--username", "bob", "--password", "pw",
-                        "--role", "Emperor", check=False)
+                        "--role", "Emperor", "--email", "bob@example.org", check=False)
     assert bad_role.returncode != 0 and "Unknown role" in bad_role.stderr
 
 

@@ -70,7 +70,7 @@ def windsock_user(migrated) -> str:
     """A Windsock user named like the Kerberos principal USER (removed after each test)."""
     from windsock.security.users import create_user
 
-    create_user(USER, secrets.token_urlsafe(), "Viewer")
+    create_user(USER, secrets.token_urlsafe(), "Viewer", email=f"{USER}@example.org")
     return USER
 
 

@@ -35,7 +35,7 @@ def servers(migrated) -> Iterator[tuple[str, str]]:
 @pytest.fixture
 def username(migrated) -> str:
     name = f"target-{secrets.token_hex(4)}"
-    create_user(name, PASSWORD, "Viewer")
+    create_user(name, PASSWORD, "Viewer", email=f"{name}@example.org")
     return name
 
 

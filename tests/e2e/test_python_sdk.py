@@ -11,7 +11,6 @@ import pytest
 import windsock_client
 from windsock_client.exceptions import (
     ApiException,
-    ConflictException,
     NotFoundException,
     UnauthorizedException,
 )
@@ -171,16 +170,13 @@ def test_missing_variable_is_a_typed_problem(api_client):
     assert problem.detail is not None and "no_such_variable" in problem.detail
 
 
-def test_duplicate_variable_is_a_conflict(api_client):
+def test_posting_an_existing_variable_sets_it(api_client):
     api = windsock_client.VariableApi(api_client)
-    api.post_variables(Variable(key="once", value="1"))
-    with pytest.raises(ConflictException) as caught:
-        api.post_variables(Variable(key="once", value="2"))
-    problem = _problem(caught.value)
-    assert problem.status == 409
-    assert problem.title == "Conflict"
-    assert problem.type.startswith(ERRORS)
-    assert api.get_variable("once").value == "1"
+    created = api.post_variables_with_http_info(Variable(key="once", value="1"))
+    assert created.status_code == 201
+    replaced = api.post_variables_with_http_info(Variable(key="once", value="2"))
+    assert (replaced.status_code, replaced.data.value) == (200, "2")
+    assert api.get_variable("once").value == "2"
 
 
 # --- connections ---------------------------------------------------------------------------------

@@ -34,9 +34,10 @@ def test_the_downgrade_gives_each_user_one_role_back(tmp_path, monkeypatch):
     monkeypatch.setenv("WINDSOCK__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path}/new.db")
     migrate.upgrade()
     with engine().begin() as conn:
-        conn.execute(text("INSERT INTO \"user\" (username, password_hash, active, created_at, "
-                          "first_name, last_name, login_count, failed_login_count) "
-                          "VALUES ('vic', 'x', 1, '2026-01-01 00:00:00', '', '', 0, 0)"))
+        conn.execute(text("INSERT INTO \"user\" (username, email, password_hash, active, "
+                          "created_at, first_name, last_name, login_count, failed_login_count) "
+                          "VALUES ('vic', 'vic@example.org', 'x', 1, '2026-01-01 00:00:00', "
+                          "'', '', 0, 0)"))
         conn.execute(text("INSERT INTO user_role (user_id, role_id) SELECT u.id, r.id "
                           "FROM \"user\" u, role r WHERE u.username = 'vic' AND r.name = 'Viewer'"))
     cfg = migrate._alembic_config()

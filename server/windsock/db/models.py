@@ -63,7 +63,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(512))
     first_name: Mapped[str] = mapped_column(String(256), default="")
     last_name: Mapped[str] = mapped_column(String(256), default="")
-    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     changed_on: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -170,7 +170,7 @@ class Connection(Base):
     schema: Mapped[str | None] = mapped_column(String(500))
     login: Mapped[str | None] = mapped_column(String(500))
     password: Mapped[str | None] = mapped_column(Text)
-    port: Mapped[int | None] = mapped_column(Integer)
+    port: Mapped[int | None] = mapped_column(Integer, index=True)
     extra: Mapped[str | None] = mapped_column(Text)
 
 
@@ -409,11 +409,11 @@ class EventLog(Base):
     dttm: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     dag_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     task_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
-    run_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    run_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
     map_index: Mapped[int | None] = mapped_column(Integer)
     try_number: Mapped[int | None] = mapped_column(Integer)
     event: Mapped[str] = mapped_column(String(60), index=True)
-    execution_date: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    execution_date: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     owner: Mapped[str | None] = mapped_column(String(500), index=True)
     extra: Mapped[str | None] = mapped_column(Text)
 

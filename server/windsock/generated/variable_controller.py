@@ -53,7 +53,7 @@ def patch_variable(
 def post_variables(
     body: dict,
 ):
-    """Create a variable."""
+    """Create or set a variable."""
     return impl.post_variables(
         body=body,
     )

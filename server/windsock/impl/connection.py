@@ -18,7 +18,8 @@ from windsock.db.models import Connection
 from windsock.masking import masked_json, unmasked_json
 
 ORDER_COLUMNS = {"connection_id": Connection.conn_id, "conn_type": Connection.conn_type,
-                 "host": Connection.host}
+                 "host": Connection.host, "port": Connection.port,
+                 "description": Connection.description, "id": Connection.id}
 # API field -> model attribute, where they differ.
 ATTRIBUTES = {"connection_id": "conn_id"}
 DATABASE_DRIVERS = {"postgres": "postgresql+psycopg", "postgresql": "postgresql+psycopg"}

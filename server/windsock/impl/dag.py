@@ -8,7 +8,7 @@ imports DAG files.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -230,10 +230,20 @@ def _tasks(sess, dag_id: str) -> list[dict[str, Any]]:
     return [_task(task, data) for task in data["tasks"]]
 
 
+def _task_order(field: str) -> Callable[[dict[str, Any]], tuple]:
+    """The sort key of tasks by `field`: a missing value after every other (before, reversed),
+    a duration by its length, ties by `task_id`."""
+    def key(task: dict[str, Any]) -> tuple:
+        value = task[field]
+        if isinstance(value, dict):  # a TimeDelta
+            value = (value["days"], value["seconds"], value["microseconds"])
+        return (value is None, 0 if value is None else value, task["task_id"])
+    return key
+
+
 def get_tasks(dag_id: str, order_by: str):
-    field = order_by.removeprefix("-")
     with session() as sess:
-        tasks = sorted(_tasks(sess, dag_id), key=lambda task: (task[field], task["task_id"]),
+        tasks = sorted(_tasks(sess, dag_id), key=_task_order(order_by.removeprefix("-")),
                        reverse=order_by.startswith("-"))
     return resources.ok({"tasks": tasks, "total_entries": len(tasks)})
 

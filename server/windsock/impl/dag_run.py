@@ -27,6 +27,7 @@ ORDER_COLUMNS = {
     "execution_date": DagRun.logical_date, "dag_run_id": DagRun.run_id,
     "start_date": DagRun.start_date, "end_date": DagRun.end_date,
     "updated_at": DagRun.updated_at, "external_trigger": DagRun.external_trigger,
+    "conf": DagRun.conf,
 }
 RANGES = {"execution_date": DagRun.logical_date, "start_date": DagRun.start_date,
           "end_date": DagRun.end_date, "updated_at": DagRun.updated_at}

@@ -11,7 +11,7 @@ from windsock.db.models import DagWarning
 from windsock.security.authorization import dag_filter
 
 ORDER_COLUMNS = {"timestamp": DagWarning.timestamp, "dag_id": DagWarning.dag_id,
-                 "warning_type": DagWarning.warning_type}
+                 "warning_type": DagWarning.warning_type, "message": DagWarning.message}
 
 
 def _body(warning: DagWarning) -> dict:

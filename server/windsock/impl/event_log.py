@@ -13,7 +13,9 @@ from windsock.db.engine import session
 from windsock.db.models import EventLog
 
 ORDER_COLUMNS = {"event_log_id": EventLog.id, "when": EventLog.dttm, "dag_id": EventLog.dag_id,
-                 "task_id": EventLog.task_id, "event": EventLog.event, "owner": EventLog.owner}
+                 "task_id": EventLog.task_id, "run_id": EventLog.run_id, "event": EventLog.event,
+                 "execution_date": EventLog.execution_date, "owner": EventLog.owner,
+                 "extra": EventLog.extra}
 
 
 def _body(entry: EventLog) -> dict:

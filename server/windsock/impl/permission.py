@@ -14,10 +14,16 @@ PAIRS = (select(Action.name.label("action"), Resource.name.label("resource"))
          .join(Resource, Resource.id == Permission.resource_id))
 
 
+def _item(row) -> dict:
+    """A permission, with its action's name as `name`: Airflow 2's clients read each entry of
+    this list as an action."""
+    return {"name": row.action, **permission_body(*row)}
+
+
 def get_permissions(limit: int, offset: int):
     with session() as sess:
         # Sorted by resource, then action; the two names identify a permission.
         return paging.collection(
-            sess, PAIRS, key="actions", serialize=lambda row: permission_body(*row),
+            sess, PAIRS, key="actions", serialize=_item,
             order_by="resource", columns={"resource": Resource.name}, primary_key=Action.name,
             limit=limit, offset=offset)

@@ -10,7 +10,7 @@ from windsock.db.engine import session
 from windsock.db.models import DEFAULT_POOL, Pool
 from windsock.db.pool_usage import SlotUsage, slot_usage
 
-ORDER_COLUMNS = {"name": Pool.pool, "slots": Pool.slots}
+ORDER_COLUMNS = {"name": Pool.pool, "slots": Pool.slots, "id": Pool.id}
 ATTRIBUTES = {"name": "pool"}
 
 

@@ -18,7 +18,7 @@ from windsock.db.models import Role
 from windsock.security import roles
 from windsock.security.model import BUILT_IN_ROLES, Pair, is_valid_pair
 
-ORDER_COLUMNS = {"name": Role.name}
+ORDER_COLUMNS = {"name": Role.name, "role_id": Role.id}
 NAMED_AT_MOST = 10  # invalid pairs named in a 422; a long list is cut
 
 

@@ -194,10 +194,7 @@ def get_log(dag_id: str, dag_run_id: str, task_id: str, task_try_number: int,
     except ValueError:
         raise BadRequest("'token' points past the end of this log; start again without "
                          "it.") from None
-    next_token = None if end is None else logs.encode_token(key, end)
+    next_token = logs.encode_token(key, end)
     if media_type == "text/plain":
-        headers = {"Content-Type": "text/plain"}
-        if next_token:
-            headers["Continuation-Token"] = next_token
-        return text, 200, headers
+        return text, 200, {"Content-Type": "text/plain", "Continuation-Token": next_token}
     return resources.ok({"content": text, "continuation_token": next_token})

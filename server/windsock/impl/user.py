@@ -8,21 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from windsock.api import paging, resources
 from windsock.api.problems import Conflict, Unprocessable
 from windsock.api.representations import iso
 from windsock.db.engine import session
-from windsock.db.models import Role, User, UserSession, utcnow
+from windsock.db.models import Role, User, UserSession, user_role, utcnow
 from windsock.security import authorization
 from windsock.security.passwords import hash_password
 
+# The first (alphabetically) of a user's roles, for `order_by=role`; NULL without roles.
+FIRST_ROLE = (select(func.min(Role.name)).join(user_role, user_role.c.role_id == Role.id)
+              .where(user_role.c.user_id == User.id).scalar_subquery())
 ORDER_COLUMNS = {"username": User.username, "email": User.email,
                  "first_name": User.first_name, "last_name": User.last_name,
                  "created_on": User.created_at, "changed_on": User.changed_on,
-                 "last_login": User.last_login, "login_count": User.login_count}
+                 "last_login": User.last_login, "login_count": User.login_count,
+                 # Airflow 2's names for the same sorts
+                 "id": User.id, "user_name": User.username, "is_active": User.active,
+                 "role": FIRST_ROLE}
 DEFAULT_ROLES = [{"name": "Public"}]  # what a user created without `roles` holds
 PLAIN_FIELDS = ("first_name", "last_name", "username", "email", "active")
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from windsock.api import paging, resources
-from windsock.db.engine import session
+from windsock.api.guard import authorize
+from windsock.db.engine import locked, session
 from windsock.db.models import Variable
+from windsock.security import authorization
+from windsock.security.model import EDIT
 from windsock.masking import masked
 
-ORDER_COLUMNS = {"key": Variable.key}
+ORDER_COLUMNS = {"key": Variable.key, "value": Variable.val, "id": Variable.id}
 
 
 def _body(var: Variable, *, mask: bool) -> dict:
@@ -34,12 +38,35 @@ def get_variable(variable_key: str):
         return resources.single(_body(_find(sess, variable_key), mask=False))
 
 
+def _created(sess, body: dict) -> Variable | None:
+    """The variable inserted from `body`, or None when a concurrent request inserted its key
+    first (that request's row is then visible and locked by the next read)."""
+    var = Variable(key=body["key"], val=body["value"], description=body.get("description"))
+    try:
+        with sess.begin_nested():
+            sess.add(var)
+    except IntegrityError:
+        return None
+    return var
+
+
+def _locked(sess, key: str) -> Variable | None:
+    return sess.scalar(locked(select(Variable).where(Variable.key == key)))
+
+
 def post_variables(body: dict):
+    """Create the variable (201), or, as Airflow 2 does, replace the value and description of the
+    one that has the key (200; that is an edit, so it also needs can_edit on Variables)."""
     with session() as sess:
-        var = Variable(key=body["key"], val=body["value"], description=body.get("description"))
-        sess.add(var)
-        resources.flush_or_conflict(sess, f"Variable {var.key!r} already exists.")
-        return resources.created(_body(var, mask=False), resources.location(var.key))
+        var = _locked(sess, body["key"])
+        if var is None:
+            var = _created(sess, body)
+            if var is not None:
+                return resources.created(_body(var, mask=False), resources.location(var.key))
+            var = _locked(sess, body["key"])
+        authorize(authorization.current(), [(EDIT, "Variables")])
+        var.val, var.description = body["value"], body.get("description")
+        return resources.updated(_body(var, mask=False))
 
 
 def patch_variable(variable_key: str, body: dict, update_mask: list[str] | None = None):

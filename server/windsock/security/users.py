@@ -13,7 +13,7 @@ class UserExists(ValueError):
     pass
 
 
-def create_user(username: str, password: str, role: str, *, email: str | None = None,
+def create_user(username: str, password: str, role: str, *, email: str,
                 first_name: str = "", last_name: str = "") -> None:
     """Create an active user holding one role; ValueError for an unknown role."""
     with session() as sess:

@@ -1,7 +1,7 @@
 """
     Windsock API
 
-    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   that points to the error's section in the API reference. - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC. 
+    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   that points to the error's section in the API reference. - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
 
     The version of the OpenAPI document: 1.0.0
     Generated by OpenAPI Generator (https://openapi-generator.tech)
@@ -1278,7 +1278,7 @@ class DAGApi:
     @validate_call
     def get_dags(
         self,
-        limit: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=1)]], Field(description="How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. ")] = None,
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         order_by: Annotated[Optional[StrictStr], Field(description="The field to sort DAGs by. Prefix a field with `-` to sort descending; ties are broken by `dag_id`. A missing value (such as no next run) sorts after every other value, so last ascending, first descending.")] = None,
         tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.")] = None,
@@ -1303,7 +1303,7 @@ class DAGApi:
 
         Returns one page of DAGs, sorted by `order_by`, with the total count and `Link` headers to neighbouring pages. The filters combine: a DAG is listed only if it passes all of them. 
 
-        :param limit: How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. 
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
@@ -1378,7 +1378,7 @@ class DAGApi:
     @validate_call
     def get_dags_with_http_info(
         self,
-        limit: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=1)]], Field(description="How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. ")] = None,
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         order_by: Annotated[Optional[StrictStr], Field(description="The field to sort DAGs by. Prefix a field with `-` to sort descending; ties are broken by `dag_id`. A missing value (such as no next run) sorts after every other value, so last ascending, first descending.")] = None,
         tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.")] = None,
@@ -1403,7 +1403,7 @@ class DAGApi:
 
         Returns one page of DAGs, sorted by `order_by`, with the total count and `Link` headers to neighbouring pages. The filters combine: a DAG is listed only if it passes all of them. 
 
-        :param limit: How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. 
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
@@ -1478,7 +1478,7 @@ class DAGApi:
     @validate_call
     def get_dags_without_preload_content(
         self,
-        limit: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=1)]], Field(description="How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. ")] = None,
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         order_by: Annotated[Optional[StrictStr], Field(description="The field to sort DAGs by. Prefix a field with `-` to sort descending; ties are broken by `dag_id`. A missing value (such as no next run) sorts after every other value, so last ascending, first descending.")] = None,
         tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.")] = None,
@@ -1503,7 +1503,7 @@ class DAGApi:
 
         Returns one page of DAGs, sorted by `order_by`, with the total count and `Link` headers to neighbouring pages. The filters combine: a DAG is listed only if it passes all of them. 
 
-        :param limit: How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. 
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
@@ -1998,7 +1998,7 @@ class DAGApi:
     def get_tasks(
         self,
         dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the DAG's tasks by. Prefix a field with `-` to sort descending; ties are broken by `task_id`.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the DAG's tasks by, any of the task's fields that holds a single value (`execution_timeout` and `retry_delay` by their length). Prefix a field with `-` to sort descending; ties are broken by `task_id`. A missing value sorts after every other value, so last ascending, first descending.")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -2018,7 +2018,7 @@ class DAGApi:
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
-        :param order_by: The field to sort the DAG's tasks by. Prefix a field with `-` to sort descending; ties are broken by `task_id`.
+        :param order_by: The field to sort the DAG's tasks by, any of the task's fields that holds a single value (`execution_timeout` and `retry_delay` by their length). Prefix a field with `-` to sort descending; ties are broken by `task_id`. A missing value sorts after every other value, so last ascending, first descending.
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -2075,7 +2075,7 @@ class DAGApi:
     def get_tasks_with_http_info(
         self,
         dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the DAG's tasks by. Prefix a field with `-` to sort descending; ties are broken by `task_id`.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the DAG's tasks by, any of the task's fields that holds a single value (`execution_timeout` and `retry_delay` by their length). Prefix a field with `-` to sort descending; ties are broken by `task_id`. A missing value sorts after every other value, so last ascending, first descending.")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -2095,7 +2095,7 @@ class DAGApi:
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
-        :param order_by: The field to sort the DAG's tasks by. Prefix a field with `-` to sort descending; ties are broken by `task_id`.
+        :param order_by: The field to sort the DAG's tasks by, any of the task's fields that holds a single value (`execution_timeout` and `retry_delay` by their length). Prefix a field with `-` to sort descending; ties are broken by `task_id`. A missing value sorts after every other value, so last ascending, first descending.
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -2152,7 +2152,7 @@ class DAGApi:
     def get_tasks_without_preload_content(
         self,
         dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the DAG's tasks by. Prefix a field with `-` to sort descending; ties are broken by `task_id`.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the DAG's tasks by, any of the task's fields that holds a single value (`execution_timeout` and `retry_delay` by their length). Prefix a field with `-` to sort descending; ties are broken by `task_id`. A missing value sorts after every other value, so last ascending, first descending.")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -2172,7 +2172,7 @@ class DAGApi:
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
-        :param order_by: The field to sort the DAG's tasks by. Prefix a field with `-` to sort descending; ties are broken by `task_id`.
+        :param order_by: The field to sort the DAG's tasks by, any of the task's fields that holds a single value (`execution_timeout` and `retry_delay` by their length). Prefix a field with `-` to sort descending; ties are broken by `task_id`. A missing value sorts after every other value, so last ascending, first descending.
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -2655,7 +2655,7 @@ class DAGApi:
         self,
         dag_id_pattern: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="Only DAGs whose id contains this text, compared case-insensitively and taken literally (`%` and `_` are not wildcards). `~` selects every DAG.")],
         dag_patch: Annotated[DAGPatch, Field(description="The paused state to give every selected DAG.")],
-        limit: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=1)]], Field(description="How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. ")] = None,
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.")] = None,
         update_mask: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="The DAG fields to change, comma-separated; at least one. Without it, every field present in the body is changed. `is_paused` is the only field that can be changed.")] = None,
@@ -2681,7 +2681,7 @@ class DAGApi:
         :type dag_id_pattern: str
         :param dag_patch: The paused state to give every selected DAG. (required)
         :type dag_patch: DAGPatch
-        :param limit: How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. 
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
@@ -2754,7 +2754,7 @@ class DAGApi:
         self,
         dag_id_pattern: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="Only DAGs whose id contains this text, compared case-insensitively and taken literally (`%` and `_` are not wildcards). `~` selects every DAG.")],
         dag_patch: Annotated[DAGPatch, Field(description="The paused state to give every selected DAG.")],
-        limit: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=1)]], Field(description="How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. ")] = None,
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.")] = None,
         update_mask: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="The DAG fields to change, comma-separated; at least one. Without it, every field present in the body is changed. `is_paused` is the only field that can be changed.")] = None,
@@ -2780,7 +2780,7 @@ class DAGApi:
         :type dag_id_pattern: str
         :param dag_patch: The paused state to give every selected DAG. (required)
         :type dag_patch: DAGPatch
-        :param limit: How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. 
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
@@ -2853,7 +2853,7 @@ class DAGApi:
         self,
         dag_id_pattern: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="Only DAGs whose id contains this text, compared case-insensitively and taken literally (`%` and `_` are not wildcards). `~` selects every DAG.")],
         dag_patch: Annotated[DAGPatch, Field(description="The paused state to give every selected DAG.")],
-        limit: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=1)]], Field(description="How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. ")] = None,
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.")] = None,
         update_mask: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="The DAG fields to change, comma-separated; at least one. Without it, every field present in the body is changed. `is_paused` is the only field that can be changed.")] = None,
@@ -2879,7 +2879,7 @@ class DAGApi:
         :type dag_id_pattern: str
         :param dag_patch: The paused state to give every selected DAG. (required)
         :type dag_patch: DAGPatch
-        :param limit: How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. 
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int

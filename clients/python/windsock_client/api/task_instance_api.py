@@ -1,7 +1,7 @@
 """
     Windsock API
 
-    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   that points to the error's section in the API reference. - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC. 
+    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   that points to the error's section in the API reference. - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
 
     The version of the OpenAPI document: 1.0.0
     Generated by OpenAPI Generator (https://openapi-generator.tech)
@@ -54,7 +54,7 @@ class TaskInstanceApi:
         dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
         task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
         task_try_number: Annotated[int, Field(le=2147483647, strict=True, ge=1, description="The try of the task instance, counting from 1 for the first attempt.")],
-        full_content: Annotated[Optional[StrictBool], Field(description="Return the whole log of the try in one answer, from its first byte; `token` is then ignored and `continuation_token` is `null`.")] = None,
+        full_content: Annotated[Optional[StrictBool], Field(description="Return the whole log of the try in one answer, from its first byte; `token` is then ignored, and `continuation_token` reads on from the end of the log.")] = None,
         map_index: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=-1)]], Field(description="The map index of the task instance: `-1` for a task that is not mapped, which is every task in Windsock. When absent, an operation on one object assumes `-1` and a list is not filtered by map index. Any other value matches nothing (404 for one object, an empty page for a list). ")] = None,
         token: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=2000)]], Field(description="The `continuation_token` (or `Continuation-Token` header) of the previous answer, to read on from where it stopped. Without it, reading starts at the beginning of the log. A token that was not issued for this try is rejected with 400. ")] = None,
         _request_timeout: Union[
@@ -72,7 +72,7 @@ class TaskInstanceApi:
     ) -> TaskLog:
         """Read the log of a task instance try
 
-        Returns the log of one try of the task instance, as JSON or, with `Accept: text/plain`, as plain text. Logs are read in pieces: each answer holds at most a fixed number of bytes, chosen by the server. To read on, pass the answer's continuation token (`continuation_token` in JSON, the `Continuation-Token` header in plain text) as `token`. A `null` or absent token means the answer reached the end of what has been written so far. With `full_content=true` the whole log comes in one answer.  The answer is 404 when the DAG run, the task instance or the try does not exist, and 406 when `Accept` allows neither JSON nor plain text. 
+        Returns the log of one try of the task instance, as JSON or, with `Accept: text/plain`, as plain text. Logs are read in pieces: each answer holds at most a fixed number of bytes, chosen by the server. Every answer carries a continuation token (`continuation_token` in JSON, the `Continuation-Token` header in plain text), as Airflow's do: pass it as `token` to read on from where the answer stopped. An answer with no content means nothing more has been written yet; for a try that has finished, that is the end of its log. With `full_content=true` the whole log comes in one answer, and its token reads on from the end.  The answer is 404 when the DAG run, the task instance or the try does not exist, and 406 when `Accept` allows neither JSON nor plain text. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -82,7 +82,7 @@ class TaskInstanceApi:
         :type task_id: str
         :param task_try_number: The try of the task instance, counting from 1 for the first attempt. (required)
         :type task_try_number: int
-        :param full_content: Return the whole log of the try in one answer, from its first byte; `token` is then ignored and `continuation_token` is `null`.
+        :param full_content: Return the whole log of the try in one answer, from its first byte; `token` is then ignored, and `continuation_token` reads on from the end of the log.
         :type full_content: bool
         :param map_index: The map index of the task instance: `-1` for a task that is not mapped, which is every task in Windsock. When absent, an operation on one object assumes `-1` and a list is not filtered by map index. Any other value matches nothing (404 for one object, an empty page for a list). 
         :type map_index: int
@@ -152,7 +152,7 @@ class TaskInstanceApi:
         dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
         task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
         task_try_number: Annotated[int, Field(le=2147483647, strict=True, ge=1, description="The try of the task instance, counting from 1 for the first attempt.")],
-        full_content: Annotated[Optional[StrictBool], Field(description="Return the whole log of the try in one answer, from its first byte; `token` is then ignored and `continuation_token` is `null`.")] = None,
+        full_content: Annotated[Optional[StrictBool], Field(description="Return the whole log of the try in one answer, from its first byte; `token` is then ignored, and `continuation_token` reads on from the end of the log.")] = None,
         map_index: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=-1)]], Field(description="The map index of the task instance: `-1` for a task that is not mapped, which is every task in Windsock. When absent, an operation on one object assumes `-1` and a list is not filtered by map index. Any other value matches nothing (404 for one object, an empty page for a list). ")] = None,
         token: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=2000)]], Field(description="The `continuation_token` (or `Continuation-Token` header) of the previous answer, to read on from where it stopped. Without it, reading starts at the beginning of the log. A token that was not issued for this try is rejected with 400. ")] = None,
         _request_timeout: Union[
@@ -170,7 +170,7 @@ class TaskInstanceApi:
     ) -> ApiResponse[TaskLog]:
         """Read the log of a task instance try
 
-        Returns the log of one try of the task instance, as JSON or, with `Accept: text/plain`, as plain text. Logs are read in pieces: each answer holds at most a fixed number of bytes, chosen by the server. To read on, pass the answer's continuation token (`continuation_token` in JSON, the `Continuation-Token` header in plain text) as `token`. A `null` or absent token means the answer reached the end of what has been written so far. With `full_content=true` the whole log comes in one answer.  The answer is 404 when the DAG run, the task instance or the try does not exist, and 406 when `Accept` allows neither JSON nor plain text. 
+        Returns the log of one try of the task instance, as JSON or, with `Accept: text/plain`, as plain text. Logs are read in pieces: each answer holds at most a fixed number of bytes, chosen by the server. Every answer carries a continuation token (`continuation_token` in JSON, the `Continuation-Token` header in plain text), as Airflow's do: pass it as `token` to read on from where the answer stopped. An answer with no content means nothing more has been written yet; for a try that has finished, that is the end of its log. With `full_content=true` the whole log comes in one answer, and its token reads on from the end.  The answer is 404 when the DAG run, the task instance or the try does not exist, and 406 when `Accept` allows neither JSON nor plain text. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -180,7 +180,7 @@ class TaskInstanceApi:
         :type task_id: str
         :param task_try_number: The try of the task instance, counting from 1 for the first attempt. (required)
         :type task_try_number: int
-        :param full_content: Return the whole log of the try in one answer, from its first byte; `token` is then ignored and `continuation_token` is `null`.
+        :param full_content: Return the whole log of the try in one answer, from its first byte; `token` is then ignored, and `continuation_token` reads on from the end of the log.
         :type full_content: bool
         :param map_index: The map index of the task instance: `-1` for a task that is not mapped, which is every task in Windsock. When absent, an operation on one object assumes `-1` and a list is not filtered by map index. Any other value matches nothing (404 for one object, an empty page for a list). 
         :type map_index: int
@@ -250,7 +250,7 @@ class TaskInstanceApi:
         dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
         task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
         task_try_number: Annotated[int, Field(le=2147483647, strict=True, ge=1, description="The try of the task instance, counting from 1 for the first attempt.")],
-        full_content: Annotated[Optional[StrictBool], Field(description="Return the whole log of the try in one answer, from its first byte; `token` is then ignored and `continuation_token` is `null`.")] = None,
+        full_content: Annotated[Optional[StrictBool], Field(description="Return the whole log of the try in one answer, from its first byte; `token` is then ignored, and `continuation_token` reads on from the end of the log.")] = None,
         map_index: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=-1)]], Field(description="The map index of the task instance: `-1` for a task that is not mapped, which is every task in Windsock. When absent, an operation on one object assumes `-1` and a list is not filtered by map index. Any other value matches nothing (404 for one object, an empty page for a list). ")] = None,
         token: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=2000)]], Field(description="The `continuation_token` (or `Continuation-Token` header) of the previous answer, to read on from where it stopped. Without it, reading starts at the beginning of the log. A token that was not issued for this try is rejected with 400. ")] = None,
         _request_timeout: Union[
@@ -268,7 +268,7 @@ class TaskInstanceApi:
     ) -> RESTResponseType:
         """Read the log of a task instance try
 
-        Returns the log of one try of the task instance, as JSON or, with `Accept: text/plain`, as plain text. Logs are read in pieces: each answer holds at most a fixed number of bytes, chosen by the server. To read on, pass the answer's continuation token (`continuation_token` in JSON, the `Continuation-Token` header in plain text) as `token`. A `null` or absent token means the answer reached the end of what has been written so far. With `full_content=true` the whole log comes in one answer.  The answer is 404 when the DAG run, the task instance or the try does not exist, and 406 when `Accept` allows neither JSON nor plain text. 
+        Returns the log of one try of the task instance, as JSON or, with `Accept: text/plain`, as plain text. Logs are read in pieces: each answer holds at most a fixed number of bytes, chosen by the server. Every answer carries a continuation token (`continuation_token` in JSON, the `Continuation-Token` header in plain text), as Airflow's do: pass it as `token` to read on from where the answer stopped. An answer with no content means nothing more has been written yet; for a try that has finished, that is the end of its log. With `full_content=true` the whole log comes in one answer, and its token reads on from the end.  The answer is 404 when the DAG run, the task instance or the try does not exist, and 406 when `Accept` allows neither JSON nor plain text. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -278,7 +278,7 @@ class TaskInstanceApi:
         :type task_id: str
         :param task_try_number: The try of the task instance, counting from 1 for the first attempt. (required)
         :type task_try_number: int
-        :param full_content: Return the whole log of the try in one answer, from its first byte; `token` is then ignored and `continuation_token` is `null`.
+        :param full_content: Return the whole log of the try in one answer, from its first byte; `token` is then ignored, and `continuation_token` reads on from the end of the log.
         :type full_content: bool
         :param map_index: The map index of the task instance: `-1` for a task that is not mapped, which is every task in Windsock. When absent, an operation on one object assumes `-1` and a list is not filtered by map index. Any other value matches nothing (404 for one object, an empty page for a list). 
         :type map_index: int
@@ -1080,7 +1080,7 @@ class TaskInstanceApi:
         dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
         dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
         task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
-        limit: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=1)]], Field(description="How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. ")] = None,
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.")] = None,
         _request_timeout: Union[
@@ -1106,7 +1106,7 @@ class TaskInstanceApi:
         :type dag_run_id: str
         :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
         :type task_id: str
-        :param limit: How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. 
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
@@ -1173,7 +1173,7 @@ class TaskInstanceApi:
         dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
         dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
         task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
-        limit: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=1)]], Field(description="How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. ")] = None,
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.")] = None,
         _request_timeout: Union[
@@ -1199,7 +1199,7 @@ class TaskInstanceApi:
         :type dag_run_id: str
         :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
         :type task_id: str
-        :param limit: How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. 
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
@@ -1266,7 +1266,7 @@ class TaskInstanceApi:
         dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
         dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
         task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
-        limit: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=1)]], Field(description="How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. ")] = None,
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.")] = None,
         _request_timeout: Union[
@@ -1292,7 +1292,7 @@ class TaskInstanceApi:
         :type dag_run_id: str
         :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
         :type task_id: str
-        :param limit: How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. 
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
@@ -1803,7 +1803,7 @@ class TaskInstanceApi:
         pool: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=250)]], Field(min_length=1)]], Field(description="Only task instances that run in one of these pools. Repeat the parameter for several pools.")] = None,
         queue: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=256)]], Field(min_length=1)]], Field(description="Only task instances sent to one of these executor queues. Repeat the parameter for several queues.")] = None,
         executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors.")] = None,
-        limit: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=1)]], Field(description="How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. ")] = None,
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         order_by: Annotated[Optional[StrictStr], Field(description="The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. ")] = None,
         _request_timeout: Union[
@@ -1855,7 +1855,7 @@ class TaskInstanceApi:
         :type queue: List[str]
         :param executor: Only task instances assigned to one of these executors. Repeat the parameter for several executors.
         :type executor: List[str]
-        :param limit: How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. 
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
@@ -1948,7 +1948,7 @@ class TaskInstanceApi:
         pool: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=250)]], Field(min_length=1)]], Field(description="Only task instances that run in one of these pools. Repeat the parameter for several pools.")] = None,
         queue: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=256)]], Field(min_length=1)]], Field(description="Only task instances sent to one of these executor queues. Repeat the parameter for several queues.")] = None,
         executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors.")] = None,
-        limit: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=1)]], Field(description="How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. ")] = None,
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         order_by: Annotated[Optional[StrictStr], Field(description="The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. ")] = None,
         _request_timeout: Union[
@@ -2000,7 +2000,7 @@ class TaskInstanceApi:
         :type queue: List[str]
         :param executor: Only task instances assigned to one of these executors. Repeat the parameter for several executors.
         :type executor: List[str]
-        :param limit: How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. 
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
@@ -2093,7 +2093,7 @@ class TaskInstanceApi:
         pool: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=250)]], Field(min_length=1)]], Field(description="Only task instances that run in one of these pools. Repeat the parameter for several pools.")] = None,
         queue: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=256)]], Field(min_length=1)]], Field(description="Only task instances sent to one of these executor queues. Repeat the parameter for several queues.")] = None,
         executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors.")] = None,
-        limit: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=1)]], Field(description="How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. ")] = None,
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         order_by: Annotated[Optional[StrictStr], Field(description="The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. ")] = None,
         _request_timeout: Union[
@@ -2145,7 +2145,7 @@ class TaskInstanceApi:
         :type queue: List[str]
         :param executor: Only task instances assigned to one of these executors. Repeat the parameter for several executors.
         :type executor: List[str]
-        :param limit: How many items to return. A value above the server's `[api] maximum_page_limit` (100 unless configured) is rejected with 400 rather than silently cut. 
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
