@@ -64,7 +64,27 @@ def _bundled_spec(path: Path) -> str:
 
 
 def specification() -> dict:
-    return yaml.safe_load(_bundled_spec(SPEC_PATH))
+    """The bundled contract as this server serves and validates it, with configured bounds."""
+    spec = yaml.safe_load(_bundled_spec(SPEC_PATH))
+    configure_maximums(spec)
+    return spec
+
+
+def configure_maximums(node: object) -> None:
+    """Give every schema marked `x-configured-maximum: {section, option}` that option's value
+    as its `maximum` (and a `default` no larger), so that validation rejects what the contract
+    served at /openapi.json (and shown by Swagger UI) says is too large, and nothing else."""
+    pending = [node]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if source := node.get("x-configured-maximum"):
+                node["maximum"] = config.get_int(source["section"], source["option"])
+                if "default" in node:
+                    node["default"] = min(node["default"], node["maximum"])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
 
 
 def middlewares(spec: dict) -> list:

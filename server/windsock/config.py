@@ -68,7 +68,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("api", "workers", "1", "Number of API server worker processes."),
     Option("api", "base_url", "", "Public base URL of the server, used in printed links."),
     Option("api", "maximum_page_limit", "100",
-           "Largest `limit` a list request may ask for; larger values are rejected with 400."),
+           "Largest `limit` (`page_limit` in the list forms) a list request may ask for; larger "
+           "values are rejected with 400. The contract the server serves (/api/v1/openapi.json) "
+           "states it as their maximum, read when the server starts."),
     Option("api", "max_request_body_size", "1048576",
            "Largest request body in bytes; larger bodies are rejected with 413."),
     Option("api", "max_url_length", "8192",

@@ -84,7 +84,7 @@ def test_list_pages_with_links(client, three_runs):
 
 
 def test_list_limit_above_maximum_is_400(client, dag):
-    assert_problem(client.get(runs_url(), params={"limit": 101}), 400, "maximum_page_limit")
+    assert_problem(client.get(runs_url(), params={"limit": 101}), 400, "'limit'", "maximum of 100")
 
 
 @pytest.mark.parametrize(("params", "expected"), [
@@ -186,7 +186,14 @@ def test_batch_filters(client, three_runs, form, expected):
 
 
 def test_batch_limit_above_maximum_is_400(client, dag):
-    assert_problem(batch(client, page_limit=1000), 400, "maximum_page_limit")
+    assert_problem(batch(client, page_limit=1000), 400, "'page_limit'", "maximum of 100")
+
+
+def test_batch_page_size_defaults_to_a_lower_configured_maximum(client, three_runs, monkeypatch):
+    monkeypatch.setenv("WINDSOCK__API__MAXIMUM_PAGE_LIMIT", "2")
+    response = batch(client)
+    assert ids(response) == ["r1", "r2"]
+    assert response.json()["total_entries"] == 4
 
 
 def test_batch_naive_datetime_is_400(client, dag):

@@ -312,7 +312,7 @@ def test_patch_dags_needs_a_pattern(client, fleet):
 def test_patch_dags_limit_above_the_maximum_is_400(client, fleet):
     response = client.patch(DAGS, params={"dag_id_pattern": "~", "limit": 101},
                             json={"is_paused": True})
-    assert_problem(response, 400, "at most 100")
+    assert_problem(response, 400, "'limit'", "maximum of 100")
 
 
 # Deleting

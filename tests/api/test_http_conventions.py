@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
+from tests.conftest import ADMIN
 from tests.api.helpers import (
     API, CONNECTIONS, POOLS, RESOURCES, VARIABLES, assert_problem, body_example, links,
     operations, resource_params, security_of, spec,
@@ -321,11 +322,31 @@ def test_list_rejects_an_unknown_order_field(client, res):
 
 
 @pytest.mark.parametrize("res", resource_params())
-def test_list_limit_above_the_maximum_is_400_saying_the_maximum(client, res, monkeypatch):
-    assert_problem(client.get(res.path, params={"limit": 101}), 400, "at most 100")
+def test_list_limit_above_the_maximum_is_400_saying_the_maximum(client, res):
+    assert_problem(client.get(res.path, params={"limit": 101}), 400, "'limit'", "maximum of 100")
+    assert client.get(res.path, params={"limit": 100}).status_code == 200
+
+
+def test_the_configured_maximum_page_limit_is_in_the_served_contract_and_enforced(
+        migrated, monkeypatch):
+    from windsock.app import create_app
+
     monkeypatch.setenv("WINDSOCK__API__MAXIMUM_PAGE_LIMIT", "3")
-    assert_problem(client.get(res.path, params={"limit": 4}), 400, "at most 3")
-    assert client.get(res.path, params={"limit": 3}).status_code == 200
+    with create_app().test_client() as configured:
+        configured.auth = ADMIN
+        served = configured.get(f"{API}/openapi.json").json()
+        components = served["components"]
+        bounds = [components["parameters"]["PageLimit"]["schema"],
+                  *(components["schemas"][form]["properties"]["page_limit"]
+                    for form in ("ListDagRunsForm", "ListTaskInstanceForm"))]
+        assert [(b["maximum"], b["default"]) for b in bounds] == [(3, 3)] * 3
+        for key in "abcd":
+            VARIABLES.create(configured, key)
+        page = configured.get(VARIABLES.path)
+        assert len(page.json()["variables"]) == 3 and page.json()["total_entries"] == 4
+        assert_problem(configured.get(VARIABLES.path, params={"limit": 4}), 400, "maximum of 3")
+        assert_problem(configured.post(f"{API}/dags/~/dagRuns/list", json={"page_limit": 4}),
+                       400, "'page_limit'", "maximum of 3")
 
 
 @pytest.mark.parametrize("res", resource_params())
@@ -402,14 +423,18 @@ def test_if_match_guards_patch_and_delete(client, res):
     before = res.create(client, "guarded")
     etag = client.get(res.url("guarded")).headers["etag"]
     stale = {"If-Match": '"0000"'}
-    assert_problem(client.patch(res.url("guarded"), json=res.change, headers=stale), 412)
-    assert_problem(client.delete(res.url("guarded"), headers=stale), 412)
+    for refused in (client.patch(res.url("guarded"), json=res.change, headers=stale),
+                    client.delete(res.url("guarded"), headers=stale)):
+        assert_problem(refused, 412)
+        assert refused.headers["etag"] == etag  # the current one, to retry with
     assert client.get(res.url("guarded")).json() == before
     patched = client.patch(res.url("guarded"), json=res.change, headers={"If-Match": etag})
     assert patched.status_code == 200
-    # The old ETag no longer matches the changed resource.
-    assert_problem(client.delete(res.url("guarded"), headers={"If-Match": etag}), 412)
+    # The old ETag no longer matches the changed resource; the 412 says which one does.
+    refused = client.delete(res.url("guarded"), headers={"If-Match": etag})
+    assert_problem(refused, 412)
     current = patched.headers["etag"]
+    assert refused.headers["etag"] == current
     assert client.delete(res.url("guarded"), headers={"If-Match": current}).status_code == 204
 
 

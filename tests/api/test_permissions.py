@@ -70,7 +70,7 @@ def test_paging_with_limit_and_offset(client):
 
 
 def test_limit_above_the_maximum_is_400(client):
-    assert_problem(client.get(PERMISSIONS, params={"limit": 101}), 400, "at most 100")
+    assert_problem(client.get(PERMISSIONS, params={"limit": 101}), 400, "'limit'", "maximum of 100")
 
 
 def test_there_is_no_order_by(client):

@@ -15,12 +15,14 @@ from windsock.api.problems import BadRequest
 from windsock.api.resources import Response, ok
 
 
-def _check_limit(limit: int, prefix: str) -> None:
-    maximum = config.get_int("api", "maximum_page_limit")
-    if limit > maximum:
-        raise BadRequest(f"'{prefix}limit' must be at most {maximum} (the configured "
-                         f"[api] maximum_page_limit); page through larger results with "
-                         f"'{prefix}offset'.")
+DEFAULT_LIMIT = 100  # the contract's default `limit` and `page_limit`
+
+
+def _default_limit() -> int:
+    """A list form's page size when it names none: as the served contract says, the default
+    or the configured maximum if that is lower. (A larger `limit` or `page_limit` never gets
+    here: the request validators hold it to the contract's configured `maximum`.)"""
+    return min(DEFAULT_LIMIT, config.get_int("api", "maximum_page_limit"))
 
 
 def _ordering(order_by: str, columns: Mapping[str, ColumnElement],
@@ -59,17 +61,19 @@ def collection(
     order_by: str,
     columns: Mapping[str, ColumnElement],
     primary_key: ColumnElement | Sequence[ColumnElement],
-    limit: int,
+    limit: int | None,
     offset: int,
     links: bool = True,
 ) -> Response:
     """Run one page of `stmt` and answer `{key: [...], total_entries}` with Link headers
     (unless `links` is false, as for the POST `.../list` forms, whose pages are not URLs).
 
-    Ties in `order_by` are broken by `primary_key` (several columns for a composite key).
-    Costs two queries whatever the page or table size: one COUNT, one page.
+    `limit` is None when a list form leaves `page_limit` out (connexion fills in the defaults
+    of query parameters, not of bodies). Ties in `order_by` are broken by `primary_key`
+    (several columns for a composite key). Costs two queries whatever the page or table size:
+    one COUNT, one page.
     """
-    _check_limit(limit, "" if links else "page_")  # the list forms say page_limit
+    limit = _default_limit() if limit is None else limit
     ordering = _ordering(order_by, columns, primary_key)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     page = stmt.order_by(*ordering).limit(limit).offset(offset)

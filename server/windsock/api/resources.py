@@ -77,13 +77,15 @@ def deleted() -> Response:
 
 
 def check_if_match(current: Mapping[str, Any]) -> None:
-    """Raise 412 when `If-Match` was sent and no longer matches the resource as it is now."""
+    """Raise 412 when `If-Match` was sent and no longer matches the resource as it is now;
+    the answer carries the current `ETag`, so a client can retry without reading it again."""
     if_match = flask.request.headers.get("If-Match")
     if if_match is None or if_match.strip() == "*":
         return
-    if etag_of(current) not in _tags(if_match):
+    etag = etag_of(current)
+    if etag not in _tags(if_match):
         raise PreconditionFailed("The resource has changed since the ETag in If-Match was "
-                                 "issued; read it again and retry.")
+                                 "issued; read it again and retry.", headers={"ETag": etag})
 
 
 def changes(body: Mapping[str, Any], update_mask: Iterable[str] | None,

@@ -34,7 +34,7 @@ RANGES = {"execution_date": DagRun.logical_date, "start_date": DagRun.start_date
 IDENTITY = ("dag_id", "dag_run_id")
 
 
-def _page(sess, conditions: list, *, order_by: str, limit: int, offset: int,
+def _page(sess, conditions: list, *, order_by: str, limit: int | None, offset: int,
           fields: Iterable[str] | None = None, links: bool = True):
     """One page of the runs that meet `conditions`, of the DAGs the caller may read."""
     return paging.collection(
@@ -63,7 +63,7 @@ def get_dag_runs_batch(body: dict):
                                *filters.ranges(RANGES, body))
     with session() as sess:
         return _page(sess, conditions, order_by=body.get("order_by", "id"),
-                     limit=body.get("page_limit", 100), offset=body.get("page_offset", 0),
+                     limit=body.get("page_limit"), offset=body.get("page_offset", 0),
                      links=False)
 
 

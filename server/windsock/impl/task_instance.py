@@ -39,7 +39,7 @@ LOG_FORMATS = ("application/json", "text/plain")
 # Lists
 
 
-def _page(sess, conditions: list, *, order_by: str, limit: int, offset: int,
+def _page(sess, conditions: list, *, order_by: str, limit: int | None, offset: int,
           links: bool = True):
     """One page of the task instances that meet `conditions`, of the DAGs the caller may read,
     each with its run's logical date."""
@@ -78,7 +78,7 @@ def get_task_instances_batch(body: dict):
                                *_filters(body))
     with session() as sess:
         return _page(sess, conditions, order_by=body.get("order_by", "dag_id"),
-                     limit=body.get("page_limit", 100), offset=body.get("page_offset", 0),
+                     limit=body.get("page_limit"), offset=body.get("page_offset", 0),
                      links=False)
 
 
