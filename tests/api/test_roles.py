@@ -6,12 +6,15 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
+from jsonschema import Draft4Validator
 
 from tests.api.accounts import (API_ACCESS, PASSWORD, PERMISSIONS, ROLES, actions,
                                 assert_conditional_requests, assert_missing_everywhere,
                                 create_role, create_user, fresh_name, pairs_of)
-from tests.api.helpers import API, assert_problem, links
-from windsock.security.model import BUILT_IN_ROLES, built_in_roles
+from tests.api.helpers import API, assert_problem, links, spec
+from windsock.impl.role import permission_body
+from windsock.security.model import (ACTIONS, BUILT_IN_ROLES, RESOURCES, built_in_roles,
+                                     is_valid_pair)
 
 
 DAG_READER = ("can_read", "DAG:example_xcom_chain")
@@ -92,19 +95,32 @@ def test_create_duplicate_is_409(client):
     assert_problem(client.post(ROLES, json={"name": "Twice", "actions": []}), 409, "'Twice'")
 
 
-@pytest.mark.parametrize("pair", [
-    ("can_access", "Pools"), ("can_read", "API"), ("can_fly", "DAGs"), ("can_read", "Nowhere"),
-    ("can_access", "DAG:example_xcom_chain"), ("can_read", "DAG:has space"), ("can_read", "DAG:"),
+@pytest.mark.parametrize("pair, status, words", [
+    (("can_access", "Pools"), 422, ["'actions.1'", "'can_access' applies to the 'API' resource only"]),
+    (("can_access", "DAG:example_xcom_chain"), 422, ["'actions.1'", "'can_access'"]),
+    (("can_read", "API"), 422, ["'actions.1'", "'API' resource takes 'can_access' only"]),
+    (("can_fly", "DAGs"), 400, ["'can_fly'", "actions.1.action.name"]),
+    (("can_read", "Nowhere"), 400, ["'Nowhere'", "actions.1.resource.name"]),
+    (("can_read", "DAG:has space"), 400, ["actions.1.resource.name"]),
+    (("can_read", "DAG:"), 400, ["actions.1.resource.name"]),
 ])
-def test_a_pair_outside_the_model_is_422_naming_it(client, pair):
+def test_a_pair_outside_the_model_is_refused_naming_it(client, pair, status, words):
     body = {"name": "Bad", "actions": actions(("can_read", "Pools"), pair)}
-    assert_problem(client.post(ROLES, json=body), 422, f"{pair[0]} on {pair[1]}")
+    assert_problem(client.post(ROLES, json=body), status, *words)
     assert_problem(client.get(url("Bad")), 404)
 
 
-def test_every_invalid_pair_is_named(client):
-    body = {"name": "Bad", "actions": actions(("can_fly", "DAGs"), ("can_read", "Nowhere"))}
-    assert_problem(client.post(ROLES, json=body), 422, "can_fly on DAGs", "can_read on Nowhere")
+def test_the_contract_accepts_exactly_the_pairs_of_the_model():
+    document = spec()
+    schema = {**document["components"]["schemas"]["ActionResource"],
+              "components": document["components"]}
+    contract = Draft4Validator(schema)
+    resources = [*RESOURCES, "Nowhere", "dags", "DAG:", "DAG:has space", "DAG:example_xcom_chain",
+                 f"DAG:{'d' * 250}", f"DAG:{'d' * 251}"]
+    for action in (*ACTIONS, "can_fly"):
+        for resource in resources:
+            assert contract.is_valid(permission_body(action, resource)) == is_valid_pair(
+                action, resource), (action, resource)
 
 
 @pytest.mark.parametrize("body, status, word", [
@@ -122,13 +138,6 @@ def test_malformed_bodies_are_rejected(client, body, status, word):
 def test_a_pair_listed_twice_counts_once(client):
     role = create_role(client, "Twice Over", *POOL_PAIRS, *POOL_PAIRS, POOL_PAIRS[0])
     assert pairs_of(role) == in_answer_order(POOL_PAIRS)
-
-
-def test_a_long_list_of_invalid_pairs_is_named_in_part(client):
-    body = {"name": "Many", "actions": actions(*(("can_read", f"R{i}") for i in range(10000)))}
-    detail = assert_problem(client.post(ROLES, json=body), 422, "can_read on R0",
-                            "can_read on R9", "and 9990 more")["detail"]
-    assert "R10" not in detail
 
 
 def test_a_per_dag_pair_is_accepted_and_becomes_a_permission(client):
@@ -166,7 +175,7 @@ def test_an_invalid_pair_in_a_patch_is_422_and_changes_nothing(client):
     before = create_role(client, "Pool Keepers", *POOL_PAIRS)
     response = client.patch(url("Pool Keepers"),
                             json={"name": "Renamed", "actions": actions(("can_fly", "DAGs"))})
-    assert_problem(response, 422, "can_fly on DAGs")
+    assert_problem(response, 400, "'can_fly'")
     assert client.get(url("Pool Keepers")).json() == before
 
 

@@ -5,6 +5,8 @@
   400 rather than taken for a left-out one.
 - A parameter that breaks its schema is named in the detail, without jsonschema's schema dump.
 - A body field that breaks its schema is named too; a secret one's value is never repeated.
+- A combination of fields that the contract forbids (a `not` of described `anyOf` branches) is
+  422 with the description of the combination, like the rules only an operation can check.
 - Text that cannot be stored (NUL, lone surrogates) or a URL that is not UTF-8 is 400 naming the
   field, anywhere in the body or the parameters (see `windsock.api.text`).
 """
@@ -20,7 +22,7 @@ from connexion.validators import (
     JSONRequestBodyValidator,
     ParameterValidator,
 )
-from jsonschema import ValidationError
+from jsonschema import Draft4Validator, ValidationError
 from starlette.types import Scope
 
 from windsock.api import json_body, text
@@ -52,7 +54,20 @@ class BodyValidator(JSONRequestBodyValidator):
         try:
             return self._validator.validate(body)
         except ValidationError as error:
+            if error.validator == "not":
+                raise Unprocessable(_forbidden(error)) from None
             raise BadRequest(_described(error, body)) from None
+
+
+def _forbidden(error: ValidationError) -> str:
+    """A body (or an object in it) that is a combination of fields the contract forbids with
+    `not`: well formed but unprocessable, and described by the contract's own words, the
+    `description` of the forbidden combination (the `anyOf` branch) that it is."""
+    branches = error.validator_value.get("anyOf", [error.validator_value])
+    rule = next(branch["description"] for branch in branches
+                if Draft4Validator(branch).is_valid(error.instance))
+    path = ".".join(map(str, error.absolute_path))
+    return f"'{path}': {rule}" if path else rule
 
 
 def _described(error: ValidationError, body: Any) -> str:

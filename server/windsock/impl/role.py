@@ -11,15 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from windsock.api import paging, resources
-from windsock.api.guard import describe
-from windsock.api.problems import Conflict, Unprocessable
+from windsock.api.problems import Conflict
 from windsock.db.engine import session
 from windsock.db.models import Role
 from windsock.security import roles
-from windsock.security.model import BUILT_IN_ROLES, Pair, is_valid_pair
+from windsock.security.model import BUILT_IN_ROLES, Pair
 
 ORDER_COLUMNS = {"name": Role.name, "role_id": Role.id}
-NAMED_AT_MOST = 10  # invalid pairs named in a 422; a long list is cut
 
 
 def permission_body(action: str, resource: str) -> dict:
@@ -37,16 +35,8 @@ def _find(sess: Session, role_name: str) -> Role:
 
 
 def _pairs(actions: list[dict]) -> set[Pair]:
-    """The pairs a body's `actions` name; 422 naming those that are not in the model."""
-    pairs = [(item["action"]["name"], item["resource"]["name"]) for item in actions]
-    invalid = [pair for pair in pairs if not is_valid_pair(*pair)]
-    if invalid:
-        more = len(invalid) - NAMED_AT_MOST
-        raise Unprocessable(
-            f"Not a permission: {describe(invalid[:NAMED_AT_MOST])}"
-            f"{f' and {more} more' if more > 0 else ''}. GET /permissions lists them; besides, "
-            "can_read, can_edit, can_create and can_delete apply to one DAG as 'DAG:<dag_id>'.")
-    return set(pairs)
+    """The pairs a body's `actions` name (the contract holds them to the permission model)."""
+    return {(item["action"]["name"], item["resource"]["name"]) for item in actions}
 
 
 def _protect(role: Role, change: str) -> None:
