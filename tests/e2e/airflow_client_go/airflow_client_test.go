@@ -207,10 +207,17 @@ func TestVariables(t *testing.T) {
 	equal(t, "listed variables", page.GetTotalEntries(), int32(1))
 	equal(t, "listed key", page.GetVariables()[0].GetKey(), key)
 
+	// POST of a key that exists sets its value, as in Airflow 2 (200 rather than 201).
 	variable.SetValue("second")
+	posted := ok(api.PostVariables(s.ctx).Variable(*variable).Execute())
+	replaced := posted.get(t, "PostVariables over an existing key")
+	equal(t, "replaced value", replaced.GetValue(), "second")
+	equal(t, "PostVariables status over an existing key", posted.resp.StatusCode, http.StatusOK)
+
+	variable.SetValue("third")
 	patched := ok(api.PatchVariable(s.ctx, key).Variable(*variable).UpdateMask([]string{"value"}).Execute()).get(t, "PatchVariable")
-	equal(t, "patched value", patched.GetValue(), "second")
-	done(api.DeleteVariable(s.ctx, key).Execute()).get(t, "delete variable")
+	equal(t, "patched value", patched.GetValue(), "third")
+	done(api.DeleteVariable(s.ctx, key).Execute()).get(t, "DeleteVariable")
 }
 
 func TestConnections(t *testing.T) {
@@ -241,7 +248,7 @@ func TestConnections(t *testing.T) {
 	// The connection points at the server itself, so the test reaches it.
 	tested := ok(api.TestConnection(s.ctx).Connection(*conn).Execute()).get(t, "TestConnection")
 	require(t, "connection test succeeds: "+tested.GetMessage(), tested.GetStatus())
-	done(api.DeleteConnection(s.ctx, id).Execute()).get(t, "delete connection")
+	done(api.DeleteConnection(s.ctx, id).Execute()).get(t, "DeleteConnection")
 }
 
 func TestPools(t *testing.T) {
@@ -262,7 +269,7 @@ func TestPools(t *testing.T) {
 	pool.SetSlots(3)
 	patched := ok(api.PatchPool(s.ctx, name).Pool(*pool).UpdateMask([]string{"slots"}).Execute()).get(t, "PatchPool")
 	equal(t, "patched slots", patched.GetSlots(), int32(3))
-	done(api.DeletePool(s.ctx, name).Execute()).get(t, "delete pool")
+	done(api.DeletePool(s.ctx, name).Execute()).get(t, "DeletePool")
 }
 
 func permission(action, resource string) airflow.ActionResource {
@@ -313,8 +320,8 @@ func TestRolesAndUsers(t *testing.T) {
 	patchedUser := ok(users.GetUser(s.ctx, username).Execute()).get(t, "GetUser")
 	equal(t, "patched last name", patchedUser.GetLastName(), "Patched")
 
-	done(users.DeleteUser(s.ctx, username).Execute()).get(t, "delete user")
-	done(roles.DeleteRole(s.ctx, roleName).Execute()).get(t, "delete role")
+	done(users.DeleteUser(s.ctx, username).Execute()).get(t, "DeleteUser")
+	done(roles.DeleteRole(s.ctx, roleName).Execute()).get(t, "DeleteRole")
 }
 
 func paused(value bool) airflow.DAG {
@@ -405,7 +412,7 @@ func TestDagRuns(t *testing.T) {
 	state.SetState("failed")
 	marked := ok(api.UpdateDagRunState(s.ctx, s.dagID, ownID).UpdateDagRunState(*state).Execute()).get(t, "UpdateDagRunState")
 	equal(t, "marked run's state", marked.GetState(), airflow.DAGSTATE_FAILED)
-	done(api.DeleteDagRun(s.ctx, s.dagID, ownID).Execute()).get(t, "delete run")
+	done(api.DeleteDagRun(s.ctx, s.dagID, ownID).Execute()).get(t, "DeleteDagRun")
 }
 
 func TestTaskInstances(t *testing.T) {
