@@ -45,6 +45,17 @@ def live_server(migrated) -> Iterator[str]:
         yield base
 
 
+@pytest.fixture(scope="module")
+def airflow_client_server(migrated) -> Iterator[str]:
+    """Base URL of an api-server for one module with the configuration and connection-test
+    endpoints on (both off by default), for the suites of the published Airflow clients, which
+    call every operation."""
+    env = {**migrated, "WINDSOCK__API__EXPOSE_CONFIG": "True",
+           "WINDSOCK__API__ENABLE_CONNECTION_TEST": "True"}
+    with api_server(env) as base:
+        yield base
+
+
 # --- a DAGs folder -------------------------------------------------------------------------------
 
 GOOD_DAG_SOURCE = '''\

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,20 +27,11 @@ from tests.conftest import ADMIN
 from tests.e2e.conftest import BROKEN_DAG_SOURCE, RUN_DAGS, reserialize_with_examples, settle
 from tests.e2e.test_runs_python_sdk import Runs
 from tests.support.go import report, run_go
-from tests.support.server import api_server
 
 GO_MODULE = Path(__file__).resolve().parent / "airflow_client_go"
 CLIENT_PACKAGE = "github.com/apache/airflow-client-go/airflow"
 DAG_ID, RUN_ID = "example_xcom_chain", "airflow_go_client_run"
 SPARE_DAG_ID = "e2e_pool"  # names a pool that does not exist; the Go test deletes it
-
-
-@pytest.fixture(scope="module")
-def server(migrated) -> Iterator[str]:
-    env = {**migrated, "WINDSOCK__API__EXPOSE_CONFIG": "True",
-           "WINDSOCK__API__ENABLE_CONNECTION_TEST": "True"}
-    with api_server(env) as base:
-        yield base
 
 
 def operations(document: dict) -> dict[str, tuple[str, str]]:
@@ -82,7 +72,7 @@ def answered(trace: list[str], known: dict[str, tuple[str, str]]) -> set[str]:
     return found
 
 
-def test_airflow_go_client(server, migrated, scheduler, tmp_path):
+def test_airflow_go_client(airflow_client_server, migrated, scheduler, tmp_path):
     folder = tmp_path / "dags"
     folder.mkdir()
     shutil.copy(RUN_DAGS / f"{SPARE_DAG_ID}.py", folder)
@@ -92,7 +82,7 @@ def test_airflow_go_client(server, migrated, scheduler, tmp_path):
     trace = tmp_path / "trace"
     env = {
         **os.environ,
-        "AIRFLOW_CLIENT_TEST_URL": server,
+        "AIRFLOW_CLIENT_TEST_URL": airflow_client_server,
         "AIRFLOW_CLIENT_TEST_USERNAME": ADMIN[0],
         "AIRFLOW_CLIENT_TEST_PASSWORD": ADMIN[1],
         "AIRFLOW_CLIENT_TEST_DAG_ID": DAG_ID,
@@ -101,7 +91,7 @@ def test_airflow_go_client(server, migrated, scheduler, tmp_path):
         "AIRFLOW_CLIENT_TEST_TRACE": str(trace),
         "CI": "1",  # the Go test fails rather than skips without its environment
     }
-    config = windsock_client.Configuration(host=f"{server}/api/v1", username=ADMIN[0],
+    config = windsock_client.Configuration(host=f"{airflow_client_server}/api/v1", username=ADMIN[0],
                                            password=ADMIN[1])
     try:
         with windsock_client.ApiClient(config) as client:

@@ -59,9 +59,8 @@ from airflow_client.client.models import (
 )
 
 from tests.conftest import ADMIN, delete_created_rows
-from tests.e2e.conftest import RUN_DAGS, reserialize_with_examples, settle
+from tests.e2e.conftest import BROKEN_DAG_SOURCE, RUN_DAGS, reserialize_with_examples, settle
 from tests.support.scheduler import wait_for
-from tests.support.server import api_server
 
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "dist" / "openapi.yaml"
 DAG_ID, RUN_ID = "e2e_clear", "airflow_client_run"
@@ -118,16 +117,8 @@ def clean_database() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def server(migrated) -> Iterator[str]:
-    env = {**migrated, "WINDSOCK__API__EXPOSE_CONFIG": "True",
-           "WINDSOCK__API__ENABLE_CONNECTION_TEST": "True"}
-    with api_server(env) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def api(server) -> Iterator[RecordingApiClient]:
-    config = airflow.Configuration(host=f"{server}/api/v1", username=ADMIN[0],
+def api(airflow_client_server) -> Iterator[RecordingApiClient]:
+    config = airflow.Configuration(host=f"{airflow_client_server}/api/v1", username=ADMIN[0],
                                    password=ADMIN[1])
     with RecordingApiClient(config) as recording:
         yield recording
@@ -151,7 +142,7 @@ def world(migrated, api, scheduler, tmp_path_factory) -> Iterator[DAGRun]:
     folder = tmp_path_factory.mktemp("airflow_client_dags")
     for name in ("e2e_clear.py", "e2e_pool.py"):  # e2e_pool names a pool that does not exist
         shutil.copy(RUN_DAGS / name, folder / name)
-    (folder / BROKEN_FILE).write_text("from windsock import DAG\n\nDAG(\n")
+    (folder / BROKEN_FILE).write_text(BROKEN_DAG_SOURCE)
     summary = reserialize_with_examples(migrated, folder)
     assert summary.endswith(", 1 import error"), summary
     try:
@@ -213,13 +204,13 @@ def test_variables(api, world):
         variables.get_variable("zone")
 
 
-def test_concurrent_posts_of_one_key_create_it_once_and_overwrite_it(server, world):
+def test_concurrent_posts_of_one_key_create_it_once_and_overwrite_it(airflow_client_server, world):
     """Eight clients POST the same new key at once: one creates it (201), the others set it
     (200); none fails."""
     statuses: list[int] = []
 
     def post(value: str) -> None:
-        config = airflow.Configuration(host=f"{server}/api/v1", username=ADMIN[0],
+        config = airflow.Configuration(host=f"{airflow_client_server}/api/v1", username=ADMIN[0],
                                        password=ADMIN[1])
         with airflow.ApiClient(config) as own:
             _, status, _ = apis.VariableApi(own).post_variables(
@@ -234,9 +225,9 @@ def test_concurrent_posts_of_one_key_create_it_once_and_overwrite_it(server, wor
     assert sorted(statuses) == [200] * 7 + [201], statuses
 
 
-def test_connections(api, world, server):
+def test_connections(api, world, airflow_client_server):
     connections = apis.ConnectionApi(api)
-    port = int(server.rsplit(":", 1)[1])
+    port = int(airflow_client_server.rsplit(":", 1)[1])
     created, status, _ = connections.post_connection(Connection(
         connection_id="warehouse", conn_type="postgres", host="db.example.org", port=5432,
         login="etl", password="s3cret", schema="dw", description="the warehouse",
@@ -494,6 +485,18 @@ def test_lists_under_an_unknown_dag_or_run_are_404_problems_the_client_reads(api
             call()
         problem = _problem(api, raised.value)
         assert problem.status == 404 and problem.type.endswith("#not-found"), problem
+
+
+def test_a_limit_above_the_maximum_is_a_400_problem_the_client_reads(api, world):
+    with pytest.raises(ApiException) as raised:
+        apis.VariableApi(api).get_variables(limit=101)  # Airflow would cut it to 100
+    assert (raised.value.status, _problem(api, raised.value).status) == (400, 400)
+
+
+def test_dag_id_pattern_is_a_plain_substring(api, world):
+    dags = apis.DAGApi(api)
+    assert [d.dag_id for d in dags.get_dags(dag_id_pattern="e2e_poo").dags] == ["e2e_pool"]
+    assert dags.get_dags(dag_id_pattern="e2e%pool").total_entries == 0  # no wildcards
 
 
 def test_every_shared_operation_was_called(api):
