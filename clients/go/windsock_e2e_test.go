@@ -285,10 +285,11 @@ func TestVariables(t *testing.T) {
 		t.Errorf("detail %q does not name the variable %q", model.GetDetail(), keys[0])
 	}
 
-	// creating a duplicate is a 409 problem
-	_, resp, err = api.PostVariables(ctx).Variable(*windsock.NewVariable(keys[1], "again")).Execute()
-	model = problem(t, err, resp, http.StatusConflict)
-	equal(t, "title", model.GetTitle(), "Conflict")
+	// a POST of a key that exists replaces its value, as in Airflow 2: 200 rather than 201
+	replaced, resp, err := api.PostVariables(ctx).Variable(*windsock.NewVariable(keys[1], "again")).Execute()
+	must(t, "post over an existing key", err)
+	equal(t, "status of a post over an existing key", resp.StatusCode, http.StatusOK)
+	equal(t, "replaced value", replaced.GetValue(), "again")
 }
 
 func TestConnections(t *testing.T) {
@@ -430,4 +431,9 @@ func TestPools(t *testing.T) {
 	model := problem(t, err, resp, http.StatusNotFound)
 	equal(t, "type", model.GetType(), errorTypeBase+"#not-found")
 	equal(t, "title", model.GetTitle(), "Not Found")
+
+	// creating a pool whose name is taken is a 409 problem
+	_, resp, err = api.PostPool(ctx).PoolCreate(*windsock.NewPoolCreate(names[1], 1)).Execute()
+	model = problem(t, err, resp, http.StatusConflict)
+	equal(t, "title", model.GetTitle(), "Conflict")
 }
