@@ -91,8 +91,8 @@ def test_airflow_go_client(airflow_client_server, migrated, scheduler, tmp_path)
         "AIRFLOW_CLIENT_TEST_TRACE": str(trace),
         "CI": "1",  # the Go test fails rather than skips without its environment
     }
-    config = windsock_client.Configuration(host=f"{airflow_client_server}/api/v1", username=ADMIN[0],
-                                           password=ADMIN[1])
+    config = windsock_client.Configuration(host=f"{airflow_client_server}/api/v1",
+                                           username=ADMIN[0], password=ADMIN[1])
     try:
         with windsock_client.ApiClient(config) as client:
             runs = Runs(client, scheduler)
