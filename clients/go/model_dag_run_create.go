@@ -27,7 +27,7 @@ type DAGRunCreate struct {
 	// The older name of `logical_date`. Sending both with different instants is rejected with 422.
 	// Deprecated
 	ExecutionDate NullableTime `json:"execution_date,omitempty"`
-	// Configuration for the run, checked against the DAG's params (unknown keys, wrong types and missing required params are rejected with 422, naming the param) and filled up with their defaults.
+	// Configuration for the run. Keys that name one of the DAG's params are checked against it (a wrong value, or a required param left out, is rejected with 422 naming the param), the params it leaves out get their defaults, and other keys are kept as they are for the DAG's tasks to read.
 	Conf map[string]interface{} `json:"conf,omitempty"`
 	// A free-text note to attach to the run.
 	Note NullableString `json:"note,omitempty"`

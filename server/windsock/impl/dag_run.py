@@ -82,11 +82,10 @@ def _logical_date(body: Mapping[str, Any]) -> datetime:
     return (logical or execution or datetime.now(timezone.utc)).astimezone(timezone.utc)
 
 
-def _conf(dag_id: str, declared: Mapping[str, Any], conf: Mapping[str, Any]) -> dict:
-    unknown = sorted(set(conf) - set(declared))
-    if unknown:
-        raise Unprocessable(f"conf names {', '.join(map(repr, unknown))}, which DAG {dag_id!r} "
-                            f"has no param for (its params: {', '.join(declared) or 'none'}).")
+def _conf(declared: Mapping[str, Any], conf: Mapping[str, Any]) -> dict:
+    """The run's conf: its keys that name a param are checked against it (defaults fill in the
+    params it leaves out); other keys are kept as they are, as Airflow 2 keeps them, since
+    DAGs read `dag_run.conf` beyond their declared params."""
     try:
         return params.resolve(declared, conf)
     except ValueError as error:
@@ -100,7 +99,7 @@ def post_dag_run(dag_id: str, body: dict):
         if dag.has_import_errors:
             raise DagHasImportErrors(f"DAG {dag_id!r} cannot be triggered while its file "
                                      f"{dag.fileloc} fails to import; see GET /importErrors.")
-        conf = _conf(dag_id, serialized["params"], body.get("conf") or {})
+        conf = _conf(serialized["params"], body.get("conf") or {})
         run_id = body.get("dag_run_id") or trigger.new_run_id("manual", logical_date)
         run = trigger.create_run(sess, serialized, run_id=run_id, logical_date=logical_date,
                                  conf=conf, run_type="manual", note=body.get("note"))
