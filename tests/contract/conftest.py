@@ -7,21 +7,15 @@ from collections.abc import Iterator
 import pytest
 
 # Options switched on for the whole contract run, so that every operation is exercised beyond 403.
-# Configuration is read from the environment on every call, so setting it here is enough.
+# Configuration is read from the environment on every call, so setting it here is enough. None of
+# them changes what a request may hold: the limits that do ([api] maximum_page_limit, which the
+# served contract carries, and max_request_body_size) keep their defaults.
 CONTRACT_ENV = {
     # GET /config and GET /config/section/{section}/option/{option} answer 403 unless exposed.
     "WINDSOCK__API__EXPOSE_CONFIG": "True",
     # POST /connections/test answers 403 unless enabled. The test module rewrites every
     # generated host to the loopback address, so no request ever leaves the machine.
     "WINDSOCK__API__ENABLE_CONNECTION_TEST": "True",
-    # Limits the contract documents but cannot state, because they are configured: a `limit`
-    # above [api] maximum_page_limit is 400 and a body above [api] max_request_body_size is 413
-    # (both covered in tests/api). Here they are raised to the contract's own bounds (`limit` up
-    # to 2^31-1; the largest schema-valid body, a 1,000,000-character variable value written
-    # with 12-byte escapes, is under 13 MB), so schemathesis' valid/invalid split is exactly the
-    # one the server enforces and positive_data_acceptance / negative_data_rejection stay strict.
-    "WINDSOCK__API__MAXIMUM_PAGE_LIMIT": "2147483647",
-    "WINDSOCK__API__MAX_REQUEST_BODY_SIZE": str(32 * 1024 * 1024),
     # Checks such as ignored_auth send wrong credentials for the admin on purpose; with the
     # default [api] auth_failure_limit a few in a row would lock the admin out (429) for the
     # rest of the run. The throttle itself is tested in tests/api/test_auth_backends.py.

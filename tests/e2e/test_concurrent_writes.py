@@ -139,6 +139,7 @@ def test_one_of_many_conditional_patches_wins(api, resource):
     assert resource.stored(now.json()) == resource.stored(winner.json())
     for loser in (answer for answer in answers if answer.status_code == 412):
         assert loser.headers["Content-Type"] == "application/problem+json"
+        assert loser.headers["ETag"] == winner.headers["ETag"]  # the current one, to retry with
 
 
 @pytest.mark.parametrize("resource", [r for r in RESOURCES if r.delete_event],
