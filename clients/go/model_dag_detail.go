@@ -75,6 +75,8 @@ type DAGDetail struct {
 	EndDate NullableTime `json:"end_date,omitempty"`
 	// The DAG's documentation in Markdown, as written in its file; `null` when it has none.
 	DocMd NullableString `json:"doc_md,omitempty"`
+	// For a DAG scheduled on datasets, the condition it waits for: `{\"all\": [...]}` when every listed part must be updated, `{\"any\": [...]}` when one suffices, each part a dataset URI or another such object. `null` for a DAG with a time schedule or none.
+	DatasetExpression map[string]interface{} `json:"dataset_expression,omitempty"`
 	// The parameters a run of the DAG accepts in its `conf`, keyed by name. Each entry is an object with the parameter's default (`value`), its `description` (or `null`) and the JSON Schema (`schema`) a supplied value must satisfy. An empty object when the DAG declares none.
 	Params map[string]interface{} `json:"params,omitempty"`
 	// The IANA name of the time zone the DAG's schedule is evaluated in.
@@ -1102,6 +1104,39 @@ func (o *DAGDetail) UnsetDocMd() {
 	o.DocMd.Unset()
 }
 
+// GetDatasetExpression returns the DatasetExpression field value if set, zero value otherwise (both if not set or set to explicit null).
+func (o *DAGDetail) GetDatasetExpression() map[string]interface{} {
+	if o == nil {
+		var ret map[string]interface{}
+		return ret
+	}
+	return o.DatasetExpression
+}
+
+// GetDatasetExpressionOk returns a tuple with the DatasetExpression field value if set, nil otherwise
+// and a boolean to check if the value has been set.
+// NOTE: If the value is an explicit nil, `nil, true` will be returned
+func (o *DAGDetail) GetDatasetExpressionOk() (map[string]interface{}, bool) {
+	if o == nil || IsNil(o.DatasetExpression) {
+		return map[string]interface{}{}, false
+	}
+	return o.DatasetExpression, true
+}
+
+// HasDatasetExpression returns a boolean if a field has been set.
+func (o *DAGDetail) HasDatasetExpression() bool {
+	if o != nil && !IsNil(o.DatasetExpression) {
+		return true
+	}
+
+	return false
+}
+
+// SetDatasetExpression gets a reference to the given map[string]interface{} and assigns it to the DatasetExpression field.
+func (o *DAGDetail) SetDatasetExpression(v map[string]interface{}) {
+	o.DatasetExpression = v
+}
+
 // GetParams returns the Params field value if set, zero value otherwise.
 func (o *DAGDetail) GetParams() map[string]interface{} {
 	if o == nil || IsNil(o.Params) {
@@ -1512,6 +1547,9 @@ func (o DAGDetail) ToMap() (map[string]interface{}, error) {
 	}
 	if o.DocMd.IsSet() {
 		toSerialize["doc_md"] = o.DocMd.Get()
+	}
+	if o.DatasetExpression != nil {
+		toSerialize["dataset_expression"] = o.DatasetExpression
 	}
 	if !IsNil(o.Params) {
 		toSerialize["params"] = o.Params

@@ -2,12 +2,14 @@
 
 DAG files import the authoring API from here:
 
-    from windsock import DAG, Param, ShellTask, task
+    from windsock import DAG, Dataset, Param, ShellTask, task
 """
 
 from windsock.dags.dag import DAG
+from windsock.dags.datasets import Dataset, DatasetAll, DatasetAny
 from windsock.dags.params import Param
 from windsock.dags.tasks import BranchTask, PythonTask, ShellTask, task
 
 __version__ = "0.1.0"
-__all__ = ["DAG", "BranchTask", "Param", "PythonTask", "ShellTask", "task", "__version__"]
+__all__ = ["DAG", "BranchTask", "Dataset", "DatasetAll", "DatasetAny", "Param", "PythonTask",
+           "ShellTask", "task", "__version__"]

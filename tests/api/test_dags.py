@@ -400,6 +400,7 @@ def test_details_add_the_settings_from_the_parsed_structure(client, migrated):
     assert {k: v for k, v in details.items() if k not in dag} == {
         "catchup": True, "start_date": "2026-01-01T00:00:00+00:00",
         "end_date": "2026-01-31T00:00:00+00:00", "doc_md": "# Detailed\nAll of it.",
+        "dataset_expression": None,
         "params": {"region": {"value": "eu", "description": None, "schema": {}},
                    "rows": {"description": "How many", "schema": {"type": "integer"}}},
         "timezone": "UTC",

@@ -15,7 +15,7 @@ from tests.conftest import ADMIN
 from windsock import DAG, Param, ShellTask, task
 from windsock.app import SPEC_PATH
 from windsock.dags.serialization import dag_hash, dumps, serialize
-from windsock.dags.store import file_token
+from windsock.dags.store import file_token, schedule_wire
 from windsock.db.engine import session
 from windsock.db import models
 from windsock.db.models import (Dag, DagCode, DagRun, DagTag, EventLog, Role, SerializedDag,
@@ -59,7 +59,7 @@ def add_dag(dag: DAG, *, paused: bool = False, active: bool = True,
     with session() as sess:
         row = Dag(dag_id=dag.dag_id, fileloc=dag.fileloc, file_token=token,
                   owners=",".join(data["owners"]), description=dag.description,
-                  schedule=json.dumps(data["schedule"]) if data["schedule"] else None,
+                  schedule=schedule_wire(data),
                   timetable_description=data["timetable_description"], is_paused=paused,
                   is_active=active, last_parsed_time=datetime.now(timezone.utc),
                   max_active_runs=dag.max_active_runs, max_active_tasks=dag.max_active_tasks,

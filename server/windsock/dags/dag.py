@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from windsock.dags import context, schedules
+from windsock.dags import context, datasets, schedules
 from windsock.dags.params import Param, coerce
 from windsock.dags.tasks import TASK_DEFAULTS, Task, check_id
 
@@ -17,14 +17,15 @@ class DAG:
     """A workflow. Create tasks inside `with DAG(...):` and chain them with `>>`.
 
     schedule: a cron expression, a preset (`@hourly`, `@daily`, `@weekly`, `@monthly`,
-    `@yearly`), a `timedelta`, or None for runs triggered by hand only.
+    `@yearly`), a `timedelta`, None for runs triggered by hand only, or datasets: a `Dataset`,
+    a list of them (run when all were updated) or a condition built with `|` and `&`.
     default_args: task settings every task of the DAG starts from (retries, retry_delay,
     execution_timeout, pool, pool_slots, queue, priority_weight, owner, trigger_rule).
     params: run settings; plain values are defaults, `Param` adds a description and a JSON
     schema that a triggered run's `conf` must satisfy.
     """
 
-    def __init__(self, dag_id: str, *, schedule: str | timedelta | None = None,
+    def __init__(self, dag_id: str, *, schedule: Any = None,
                  start_date: datetime | None = None, end_date: datetime | None = None,
                  catchup: bool = False, tags: Iterable[str] = (), owner: str | None = None,
                  description: str | None = None, doc_md: str | None = None,
@@ -35,7 +36,9 @@ class DAG:
         self.dag_id = check_id("dag_id", dag_id)
         self.start_date = schedules.as_utc(start_date) if start_date else None
         self.end_date = schedules.as_utc(end_date) if end_date else None
-        self.schedule = schedules.make(schedule, self.start_date)
+        self.dataset_condition = datasets.condition(schedule)
+        self.schedule = (None if self.dataset_condition is not None
+                         else schedules.make(schedule, self.start_date))
         self.catchup = catchup
         self.tags = sorted(set(tags))
         self.description = description

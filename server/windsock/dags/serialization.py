@@ -3,12 +3,13 @@
 The API and the scheduler never import DAG files; everything they need is in this form:
 
     {"dag_id", "description", "doc_md", "owners", "tags", "schedule" (wire form or null),
-     "timetable_description", "start_date", "end_date" (ISO 8601 or null), "catchup",
+     "timetable_description", "dataset_expression" (a dataset condition's wire form or null),
+     "start_date", "end_date" (ISO 8601 or null), "catchup",
      "max_active_runs", "max_active_tasks", "dagrun_timeout" (seconds or null),
      "is_paused_upon_creation", "params": {name: {"default"?, "description", "schema"}},
      "fileloc", "tasks": [{"task_id", "class_name", "module_path", "trigger_rule", "retries",
      "retry_delay", "execution_timeout" (seconds or null), "pool", "pool_slots", "queue",
-     "priority_weight", "owner", "doc_md", "upstream_task_ids", "downstream_task_ids",
+     "priority_weight", "owner", "doc_md", "outlets" (dataset URIs), "upstream_task_ids", "downstream_task_ids",
      "command" (shell tasks), "env" (shell tasks)}]}
 """
 
@@ -19,6 +20,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from windsock.dags import datasets
 from windsock.dags.dag import DAG
 from windsock.dags.tasks import ShellTask, Task
 
@@ -46,6 +48,7 @@ def serialize_task(task: Task) -> dict[str, Any]:
         "priority_weight": task.priority_weight,
         "owner": task.owner,
         "doc_md": task.doc_md,
+        "outlets": [dataset.uri for dataset in task.outlets],
         "upstream_task_ids": sorted(task.upstream_task_ids),
         "downstream_task_ids": sorted(task.downstream_task_ids),
     }
@@ -63,7 +66,10 @@ def serialize(dag: DAG) -> dict[str, Any]:
         "owners": dag.owners,
         "tags": dag.tags,
         "schedule": dag.schedule.wire() if dag.schedule else None,
-        "timetable_description": dag.schedule.description() if dag.schedule else None,
+        "timetable_description": (datasets.DESCRIPTION if dag.dataset_condition is not None
+                                  else dag.schedule.description() if dag.schedule else None),
+        "dataset_expression": (dag.dataset_condition.expression()
+                               if dag.dataset_condition is not None else None),
         "start_date": _iso(dag.start_date),
         "end_date": _iso(dag.end_date),
         "catchup": dag.catchup,

@@ -19,6 +19,7 @@ from windsock.db.models import (Dag, DagCode, DagRun, DagTag, DagWarning, Import
 # A DAG's next run is recomputed when it is new, reactivated, or one of these changed.
 NEXT_RUN_INPUTS = ("schedule", "start_date", "end_date", "catchup")
 MISSING_POOL = "non-existent pool"
+DATASET_SCHEDULE = "Dataset"  # the schedule a dataset-scheduled DAG shows, as in Airflow
 
 
 def file_token(fileloc: str) -> str:
@@ -83,6 +84,13 @@ def set_next_run(dag: Dag, interval: schedules.Interval | None) -> None:
     dag.next_dagrun_data_interval_end = dag.next_dagrun_create_after = end
 
 
+def schedule_wire(data: dict[str, Any]) -> str | None:
+    """The schedule as the API shows it; a dataset-scheduled DAG shows Airflow's `Dataset`."""
+    if data.get("dataset_expression") is not None:
+        return json.dumps({"__type": "CronExpression", "value": DATASET_SCHEDULE})
+    return None if data["schedule"] is None else json.dumps(data["schedule"])
+
+
 def _datetime(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
@@ -107,7 +115,7 @@ def _store_dag(sess: Session, token: str, data: dict[str, Any], now: datetime) -
     dag.fileloc, dag.file_token = data["fileloc"], token
     dag.owners = ",".join(data["owners"])
     dag.description = data["description"]
-    dag.schedule = None if data["schedule"] is None else json.dumps(data["schedule"])
+    dag.schedule = schedule_wire(data)
     dag.timetable_description = data["timetable_description"]
     dag.max_active_runs, dag.max_active_tasks = data["max_active_runs"], data["max_active_tasks"]
     dag.last_parsed_time, dag.is_active, dag.has_import_errors = now, True, False

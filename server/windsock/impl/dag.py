@@ -87,6 +87,7 @@ def _details(dag: Dag, serialized: SerializedDag) -> dict[str, Any]:
         "start_date": data["start_date"],
         "end_date": data["end_date"],
         "doc_md": data["doc_md"],
+        "dataset_expression": data.get("dataset_expression"),
         "params": {name: _param(spec) for name, spec in data["params"].items()},
         "timezone": "UTC",
         "dag_run_timeout": _time_delta(data["dagrun_timeout"]),

@@ -58,6 +58,7 @@ class DAGDetail(BaseModel):
     start_date: Optional[datetime] = Field(default=None, description="The earliest logical date the DAG has runs for; `null` when the DAG sets none.", json_schema_extra={"examples": ["2026-01-01T00:00:00Z"]})
     end_date: Optional[datetime] = Field(default=None, description="The logical date after which the DAG gets no more scheduled runs; `null` when it keeps running indefinitely.")
     doc_md: Optional[StrictStr] = Field(default=None, description="The DAG's documentation in Markdown, as written in its file; `null` when it has none.", json_schema_extra={"examples": ["Copies yesterday's orders into `warehouse.orders`. Safe to rerun.\n"]})
+    dataset_expression: Optional[Dict[str, Any]] = Field(default=None, description="For a DAG scheduled on datasets, the condition it waits for: `{\"all\": [...]}` when every listed part must be updated, `{\"any\": [...]}` when one suffices, each part a dataset URI or another such object. `null` for a DAG with a time schedule or none. ", json_schema_extra={"examples": [{"any": ["s3://warehouse/orders", {"all": ["s3://warehouse/prices", "s3://warehouse/fx"]}]}]})
     params: Optional[Dict[str, Any]] = Field(default=None, description="The parameters a run of the DAG accepts in its `conf`, keyed by name. Each entry is an object with the parameter's default (`value`), its `description` (or `null`) and the JSON Schema (`schema`) a supplied value must satisfy. An empty object when the DAG declares none. ", json_schema_extra={"examples": [{"region": {"value": "eu-west-1", "description": "The region to export.", "schema": {"type": "string"}}}]})
     timezone: Optional[StrictStr] = Field(default=None, description="The IANA name of the time zone the DAG's schedule is evaluated in.", json_schema_extra={"examples": ["UTC"]})
     dag_run_timeout: Optional[TimeDelta] = None
@@ -67,7 +68,7 @@ class DAGDetail(BaseModel):
     orientation: Optional[StrictStr] = Field(default=None, description="The direction in which the UI's graph view lays out the DAG; always `LR` (left to right) in Windsock.", json_schema_extra={"examples": ["LR"]})
     template_search_path: Optional[List[StrictStr]] = Field(default=None, description="Extra folders in which templates are looked up; `null` when the DAG adds none.")
     render_template_as_native_obj: Optional[StrictBool] = Field(default=None, description="Whether templates render to native Python objects instead of strings; always `false` in Windsock.", json_schema_extra={"examples": [False]})
-    __properties: ClassVar[List[str]] = ["dag_id", "dag_display_name", "root_dag_id", "is_paused", "is_active", "is_subdag", "last_parsed_time", "default_view", "fileloc", "file_token", "owners", "description", "schedule_interval", "timetable_description", "tags", "max_active_tasks", "max_active_runs", "has_task_concurrency_limits", "has_import_errors", "next_dagrun", "next_dagrun_data_interval_start", "next_dagrun_data_interval_end", "next_dagrun_create_after", "catchup", "start_date", "end_date", "doc_md", "params", "timezone", "dag_run_timeout", "last_parsed", "is_paused_upon_creation", "concurrency", "orientation", "template_search_path", "render_template_as_native_obj"]
+    __properties: ClassVar[List[str]] = ["dag_id", "dag_display_name", "root_dag_id", "is_paused", "is_active", "is_subdag", "last_parsed_time", "default_view", "fileloc", "file_token", "owners", "description", "schedule_interval", "timetable_description", "tags", "max_active_tasks", "max_active_runs", "has_task_concurrency_limits", "has_import_errors", "next_dagrun", "next_dagrun_data_interval_start", "next_dagrun_data_interval_end", "next_dagrun_create_after", "catchup", "start_date", "end_date", "doc_md", "dataset_expression", "params", "timezone", "dag_run_timeout", "last_parsed", "is_paused_upon_creation", "concurrency", "orientation", "template_search_path", "render_template_as_native_obj"]
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -180,6 +181,11 @@ class DAGDetail(BaseModel):
         if self.doc_md is None and "doc_md" in self.model_fields_set:
             _dict['doc_md'] = None
 
+        # set to None if dataset_expression (nullable) is None
+        # and model_fields_set contains the field
+        if self.dataset_expression is None and "dataset_expression" in self.model_fields_set:
+            _dict['dataset_expression'] = None
+
         # set to None if dag_run_timeout (nullable) is None
         # and model_fields_set contains the field
         if self.dag_run_timeout is None and "dag_run_timeout" in self.model_fields_set:
@@ -239,6 +245,7 @@ class DAGDetail(BaseModel):
             "start_date": obj.get("start_date"),
             "end_date": obj.get("end_date"),
             "doc_md": obj.get("doc_md"),
+            "dataset_expression": obj.get("dataset_expression"),
             "params": obj.get("params"),
             "timezone": obj.get("timezone"),
             "dag_run_timeout": TimeDelta.from_dict(obj["dag_run_timeout"]) if obj.get("dag_run_timeout") is not None else None,
