@@ -63,6 +63,10 @@ def delete_created_rows() -> None:
     from windsock.security.model import BUILT_IN_ROLES, DAG_PREFIX
 
     with session() as sess:
+        sess.execute(delete(models.dagrun_dataset_event))
+        for model in (models.DatasetDagRunQueue, models.DatasetEvent, models.DagScheduleDataset,
+                      models.TaskOutletDataset, models.Dataset):
+            sess.execute(delete(model))
         for model in (models.XCom, models.TaskInstanceTry, models.TaskInstance, models.DagRun,
                       models.EventLog, models.DagWarning, models.SerializedDag, models.DagTag,
                       models.Dag, models.DagCode, models.ImportError, models.DagParsingRequest,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-MAX_URI_LENGTH = 3000
+MAX_URI_LENGTH = 1500  # what the dataset table holds (Airflow: 3000)
 DESCRIPTION = "Triggered by datasets"
 
 

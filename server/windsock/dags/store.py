@@ -12,9 +12,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from windsock import config
-from windsock.dags import schedules, serialization
-from windsock.db.models import (Dag, DagCode, DagRun, DagTag, DagWarning, ImportError, Pool,
-                                SerializedDag)
+from windsock.dags import datasets, schedules, serialization
+from windsock.db.models import Dag, DagCode, DagRun, DagScheduleDataset, DagTag, DagWarning
+from windsock.db.models import Dataset as DatasetRow
+from windsock.db.models import (DatasetDagRunQueue, ImportError, Pool, SerializedDag,
+                                TaskOutletDataset)
 
 # A DAG's next run is recomputed when it is new, reactivated, or one of these changed.
 NEXT_RUN_INPUTS = ("schedule", "start_date", "end_date", "catchup")
@@ -123,6 +125,7 @@ def _store_dag(sess: Session, token: str, data: dict[str, Any], now: datetime) -
     kept = [tag for tag in dag.tags if tag.name in wanted]
     dag.tags = kept + [DagTag(name=name) for name in sorted(wanted - {t.name for t in kept})]
     sess.flush()  # the DAG row exists before rows that refer to it
+    _store_dataset_references(sess, data, now)
 
     text = serialization.dumps(data)
     digest = serialization.dag_hash(text)
@@ -135,6 +138,52 @@ def _store_dag(sess: Session, token: str, data: dict[str, Any], now: datetime) -
         stored.data, stored.dag_hash, stored.last_updated = text, digest, now
     if not was_active or any(previous.get(key) != data[key] for key in NEXT_RUN_INPUTS):
         set_next_run(dag, next_interval(sess, data, now))
+
+
+def _store_dataset_references(sess: Session, data: dict[str, Any], now: datetime) -> None:
+    """The datasets the DAG schedules on and those its tasks update, as rows the scheduler and
+    the API read; queued updates of datasets the DAG no longer waits for are dropped."""
+    dag_id = data["dag_id"]
+    expression = data.get("dataset_expression")
+    scheduled = datasets.expression_uris(expression) if expression is not None else []
+    outlets = {(task["task_id"], uri) for task in data["tasks"] for uri in task.get("outlets", [])}
+    ids = dataset_ids(sess, {*scheduled, *(uri for _, uri in outlets)}, now)
+
+    wanted = {ids[uri] for uri in scheduled}
+    have = set(sess.scalars(select(DagScheduleDataset.dataset_id)
+                            .where(DagScheduleDataset.dag_id == dag_id)))
+    sess.execute(delete(DagScheduleDataset).where(DagScheduleDataset.dag_id == dag_id,
+                                                  DagScheduleDataset.dataset_id.not_in(wanted)))
+    sess.add_all(DagScheduleDataset(dataset_id=i, dag_id=dag_id, created_at=now, updated_at=now)
+                 for i in sorted(wanted - have))
+    sess.execute(delete(DatasetDagRunQueue).where(DatasetDagRunQueue.target_dag_id == dag_id,
+                                                  DatasetDagRunQueue.dataset_id.not_in(wanted)))
+
+    wanted_outlets = {(task_id, ids[uri]) for task_id, uri in outlets}
+    have_outlets = set(sess.execute(
+        select(TaskOutletDataset.task_id, TaskOutletDataset.dataset_id)
+        .where(TaskOutletDataset.dag_id == dag_id)).all())
+    for task_id, dataset_id in have_outlets - wanted_outlets:
+        sess.execute(delete(TaskOutletDataset).where(
+            TaskOutletDataset.dag_id == dag_id, TaskOutletDataset.task_id == task_id,
+            TaskOutletDataset.dataset_id == dataset_id))
+    sess.add_all(TaskOutletDataset(dataset_id=dataset_id, dag_id=dag_id, task_id=task_id,
+                                   created_at=now, updated_at=now)
+                 for task_id, dataset_id in sorted(wanted_outlets - have_outlets))
+
+
+def dataset_ids(sess: Session, uris: set[str], now: datetime) -> dict[str, int]:
+    """The id of each dataset URI, adding the datasets not yet known."""
+    if not uris:
+        return {}
+    ids = dict(sess.execute(select(DatasetRow.uri, DatasetRow.id)
+                            .where(DatasetRow.uri.in_(uris))).all())
+    for uri in sorted(uris - set(ids)):
+        row = DatasetRow(uri=uri, extra="{}", created_at=now, updated_at=now)
+        sess.add(row)
+        sess.flush()
+        ids[uri] = row.id
+    return ids
 
 
 def _store_warnings(sess: Session, dags: list[dict[str, Any]], now: datetime) -> None:

@@ -304,6 +304,10 @@ class DagRun(Base):
     updated_at: Mapped[datetime] = mapped_column(
         UtcDateTime, default=utcnow, onupdate=utcnow, index=True)
 
+    consumed_dataset_events: Mapped[list[DatasetEvent]] = relationship(
+        secondary="dagrun_dataset_event", lazy="raise", order_by="DatasetEvent.id",
+        back_populates="created_dagruns")
+
 
 TI_KEY = ("dag_id", "run_id", "task_id", "map_index")
 
@@ -432,3 +436,90 @@ class Job(Base):
     start_date: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     end_date: Mapped[datetime | None] = mapped_column(UtcDateTime)
     latest_heartbeat: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+DATASET_URI_LENGTH = 1500  # Airflow allows 3000; an index entry on PostgreSQL holds ~2700 bytes
+
+
+class Dataset(Base):
+    """A dataset some DAG names (in a task's outlets or its schedule), by URI."""
+
+    __tablename__ = "dataset"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uri: Mapped[str] = mapped_column(String(DATASET_URI_LENGTH), unique=True)
+    extra: Mapped[str] = mapped_column(Text, default="{}")  # JSON object
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+
+class DagScheduleDataset(Base):
+    """A DAG scheduled on a dataset (it is named in the DAG's dataset condition)."""
+
+    __tablename__ = "dag_schedule_dataset_reference"
+
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True)
+    dag_id: Mapped[str] = mapped_column(
+        ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class TaskOutletDataset(Base):
+    """A task that updates a dataset when it succeeds."""
+
+    __tablename__ = "task_outlet_dataset_reference"
+
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True)
+    dag_id: Mapped[str] = mapped_column(
+        ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True, index=True)
+    task_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+dagrun_dataset_event = Table(
+    "dagrun_dataset_event", Base.metadata,
+    Column("dag_run_id", ForeignKey("dag_run.id", ondelete="CASCADE"), primary_key=True),
+    Column("event_id", ForeignKey("dataset_event.id", ondelete="CASCADE"), primary_key=True,
+           index=True),
+)
+
+
+class DatasetEvent(Base):
+    """One update of a dataset: by a task's success (its source task instance) or reported
+    through the API (no source)."""
+
+    __tablename__ = "dataset_event"
+    __table_args__ = (Index("idx_dataset_event_dataset_id_timestamp", "dataset_id", "timestamp"),
+                      Index("idx_dataset_event_source", "source_dag_id", "source_run_id",
+                            "source_task_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("dataset.id", ondelete="CASCADE"))
+    extra: Mapped[str] = mapped_column(Text, default="{}")  # JSON object
+    source_dag_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    source_task_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    source_run_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    source_map_index: Mapped[int | None] = mapped_column(Integer, default=-1)
+    timestamp: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+    dataset: Mapped[Dataset] = relationship(lazy="raise")
+    created_dagruns: Mapped[list[DagRun]] = relationship(
+        secondary=dagrun_dataset_event, lazy="raise", order_by="DagRun.id",
+        back_populates="consumed_dataset_events")
+
+
+class DatasetDagRunQueue(Base):
+    """A dataset updated since a DAG scheduled on it last ran: what the scheduler checks the
+    DAG's condition against. Cleared when the DAG's dataset-triggered run is created."""
+
+    __tablename__ = "dataset_dag_run_queue"
+
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True)
+    target_dag_id: Mapped[str] = mapped_column(
+        ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)

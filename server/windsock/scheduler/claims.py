@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from windsock.dags.tasks import RETURN_VALUE
 from windsock.db.engine import session
 from windsock.db.models import DagRun, SerializedDag, TaskInstance, XCom, utcnow
+from windsock.runs import datasets
 from windsock.runs.clearing import archive_try
 from windsock.scheduler.executors import TaskKey
 
@@ -128,9 +129,10 @@ def upstream_values(claim: Claim) -> dict[str, Any]:
 
 
 def finish(claim: Claim, state: str, value: Any = None, skipped: Sequence[str] = ()) -> bool:
-    """End the try in `state`, storing the task's return value (unless None) and skipping the
-    `skipped` tasks that are still undecided; False, changing nothing, when someone else
-    changed the task instance meanwhile."""
+    """End the try in `state`, storing the task's return value (unless None), skipping the
+    `skipped` tasks that are still undecided and, on success, recording an update of each of
+    the task's outlets (dataset events, queued for the DAGs scheduled on them); False,
+    changing nothing, when someone else changed the task instance meanwhile."""
     now = utcnow()
     key = claim.key
     with session() as sess:
@@ -147,6 +149,9 @@ def finish(claim: Claim, state: str, value: Any = None, skipped: Sequence[str] =
                 .values(state="skipped", start_date=now, end_date=now, duration=0.0))
         if state == "up_for_retry":
             archive_try(sess, sess.get(TaskInstance, tuple(key)))
+        if state == "success":
+            datasets.record_task_outlets(sess, (claim.task or {}).get("outlets", ()), now,
+                                         **key._asdict())
     return True
 
 

@@ -79,6 +79,7 @@ def run_round(job_id: int, open_slots: int) -> list[TaskKey]:
         recovery.handle_dead_tasks(sess, now)
     with _step(job_id) as (sess, now):
         runs.create_scheduled_runs(sess, now)
+        runs.create_dataset_triggered_runs(sess, now)
         runs.start_queued_runs(sess, now)
     with _step(job_id) as (sess, now):
         running = runs.running_runs(sess)

@@ -9,11 +9,13 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from windsock.dags import datasets
 from windsock.dags.store import next_interval, set_next_run
-from windsock.db.models import Dag, DagRun, SerializedDag
+from windsock.db.models import (Dag, DagRun, Dataset, DatasetDagRunQueue, DatasetEvent,
+                                SerializedDag, dagrun_dataset_event)
 from windsock.runs.states import FAILED_TI_STATES, FINISHED_TI_STATES
 from windsock.runs.trigger import create_run
 from windsock.scheduler import events
@@ -63,6 +65,49 @@ def create_scheduled_runs(sess: Session, now: datetime) -> None:
                 active[dag.dag_id] += 1
             interval = next_interval(sess, data, now, after=interval.start)
         set_next_run(dag, interval)
+
+
+def create_dataset_triggered_runs(sess: Session, now: datetime) -> None:
+    """Create a queued `dataset_triggered` run of each unpaused DAG whose dataset condition the
+    datasets queued for it meet. The run consumes the events of the DAG's datasets since its
+    previous dataset-triggered run (they become its upstream dataset events) and the DAG's
+    queue is cleared. Each DAG is locked (skipped when another scheduler holds it), so one
+    queue makes one run whatever the number of schedulers."""
+    dags = sess.scalars(locked(sess, select(Dag).where(
+        SCHEDULABLE, Dag.dag_id.in_(select(DatasetDagRunQueue.target_dag_id)))
+        .order_by(Dag.dag_id), Dag)).all()
+    datas = serialized(sess, [dag.dag_id for dag in dags])
+    for dag in dags:
+        expression = (datas.get(dag.dag_id) or {}).get("dataset_expression")
+        if expression is None:
+            continue
+        queued = dict(sess.execute(
+            select(Dataset.uri, Dataset.id).join(
+                DatasetDagRunQueue, DatasetDagRunQueue.dataset_id == Dataset.id)
+            .where(DatasetDagRunQueue.target_dag_id == dag.dag_id)).all())
+        if not datasets.is_met(expression, set(queued)):
+            continue
+        previous = sess.scalar(select(func.max(DagRun.logical_date)).where(
+            DagRun.dag_id == dag.dag_id, DagRun.run_type == "dataset_triggered"))
+        consumed = sess.scalars(
+            select(DatasetEvent).join(Dataset, Dataset.id == DatasetEvent.dataset_id)
+            .where(Dataset.uri.in_(datasets.expression_uris(expression)),
+                   DatasetEvent.timestamp <= now,
+                   *([DatasetEvent.timestamp > previous] if previous else []))
+            .order_by(DatasetEvent.timestamp, DatasetEvent.id)).all()
+        interval = ((consumed[0].timestamp, consumed[-1].timestamp) if consumed
+                    else (now, now))
+        run = create_run(sess, datas[dag.dag_id], run_id=f"dataset_triggered__{now.isoformat()}",
+                         logical_date=now, conf={}, run_type="dataset_triggered",
+                         data_interval=interval)
+        sess.flush()
+        if consumed:
+            sess.execute(insert(dagrun_dataset_event), [
+                {"dag_run_id": run.id, "event_id": event.id} for event in consumed])
+        sess.execute(delete(DatasetDagRunQueue).where(
+            DatasetDagRunQueue.target_dag_id == dag.dag_id,
+            DatasetDagRunQueue.dataset_id.in_(queued.values())))
+        events.record(sess, "run_created", run)
 
 
 def start_queued_runs(sess: Session, now: datetime) -> None:
