@@ -63,7 +63,7 @@ def test_the_processor_stores_outlets_and_dataset_conditions(dags_folder, proces
         "consume_any": {"any": ["s3://warehouse/orders", "s3://warehouse/prices"]},
         "consume_nested": {"any": [{"all": ["s3://warehouse/orders", "s3://warehouse/prices"]},
                                    "s3://warehouse/fx"]},
-        "consume_one": "s3://warehouse/orders",
+        "consume_one": {"all": ["s3://warehouse/orders"]},  # always an object
     }
     for dag_id, expression in expected.items():
         row, data = stored(dag_id)

@@ -8,8 +8,9 @@ condition built with `|` (any) and `&` (all), which nest:
     DAG("either", schedule=orders | prices)            # either one
     DAG("mixed", schedule=(orders & prices) | Dataset("s3://warehouse/fx"))
 
-A condition's wire form (Airflow's `dataset_expression`) is a URI for a dataset and
-`{"all": [...]}` or `{"any": [...]}` for the combinations.
+A condition's wire form (Airflow's `dataset_expression`) is `{"all": [...]}` or
+`{"any": [...]}`, each part a dataset's URI or another such object; a schedule on one dataset
+is all of one.
 """
 
 from __future__ import annotations
@@ -106,7 +107,11 @@ class DatasetAny(_Combination):
 
 
 def condition(schedule: Any) -> Condition | None:
-    """The dataset condition a DAG's `schedule` argument states, or None when it states none."""
+    """The dataset condition a DAG's `schedule` argument states, or None when it states none.
+    A single dataset is stated as all of one, so that the condition's wire form is always an
+    object (the contract's `dataset_expression`)."""
+    if isinstance(schedule, Dataset):
+        return DatasetAll(schedule)
     if isinstance(schedule, Condition):
         return schedule
     if isinstance(schedule, (list, tuple, set, frozenset)):
