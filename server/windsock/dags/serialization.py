@@ -9,7 +9,8 @@ The API and the scheduler never import DAG files; everything they need is in thi
      "is_paused_upon_creation", "params": {name: {"default"?, "description", "schema"}},
      "fileloc", "tasks": [{"task_id", "class_name", "module_path", "trigger_rule", "retries",
      "retry_delay", "execution_timeout" (seconds or null), "pool", "pool_slots", "queue",
-     "priority_weight", "owner", "doc_md", "outlets" (dataset URIs), "upstream_task_ids", "downstream_task_ids",
+     "priority_weight", "owner", "doc_md", "outlets" (dataset URIs), "upstream_task_ids",
+     "downstream_task_ids",
      "command" (shell tasks), "env" (shell tasks)}]}
 """
 
