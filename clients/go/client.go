@@ -70,7 +70,11 @@ type APIClient struct {
 
 	PermissionAPI *PermissionAPIService
 
+	PluginAPI *PluginAPIService
+
 	PoolAPI *PoolAPIService
+
+	ProviderAPI *ProviderAPIService
 
 	RoleAPI *RoleAPIService
 
@@ -110,7 +114,9 @@ func NewAPIClient(cfg *Configuration) *APIClient {
 	c.ImportErrorAPI = (*ImportErrorAPIService)(&c.common)
 	c.MonitoringAPI = (*MonitoringAPIService)(&c.common)
 	c.PermissionAPI = (*PermissionAPIService)(&c.common)
+	c.PluginAPI = (*PluginAPIService)(&c.common)
 	c.PoolAPI = (*PoolAPIService)(&c.common)
+	c.ProviderAPI = (*ProviderAPIService)(&c.common)
 	c.RoleAPI = (*RoleAPIService)(&c.common)
 	c.TaskInstanceAPI = (*TaskInstanceAPIService)(&c.common)
 	c.UserAPI = (*UserAPIService)(&c.common)

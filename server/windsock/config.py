@@ -30,6 +30,8 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option("core", "dags_folder", "{WINDSOCK_HOME}/dags", "Folder holding the DAG files."),
+    Option("core", "plugins_folder", "{WINDSOCK_HOME}/plugins",
+           "Folder whose Python files are searched for plugins (WindsockPlugin subclasses)."),
     Option("core", "load_examples", "False",
            "Whether the example DAGs shipped with Windsock are loaded besides the DAGs folder."),
     Option("core", "dags_are_paused_at_creation", "True",

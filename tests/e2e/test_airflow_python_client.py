@@ -441,6 +441,18 @@ def test_changing_runs_and_task_instances(api, world):
     assert runs.get_dag_runs("e2e_pool").total_entries == 0
 
 
+
+def test_extra_links_plugins_and_providers(api, world):
+    links = apis.TaskInstanceApi(api).get_extra_links(DAG_ID, RUN_ID, "fails_once")
+    # The test provider package's plugin adds a link to every task instance.
+    assert links["Example provider"] == f"https://provider.example.org/{DAG_ID}/fails_once"
+    plugins = apis.PluginApi(api).get_plugins(limit=10, offset=0)
+    assert "example_provider" in [plugin.name for plugin in plugins.plugins]
+    assert plugins.total_entries >= 1
+    providers = apis.ProviderApi(api).get_providers()  # this client answers a plain dict
+    assert {"windsock", "windsock-example-provider"} <= {
+        provider["package_name"] for provider in providers["providers"]}
+
 def test_event_logs(api, world):
     events = apis.EventLogApi(api)
     scheduler_events = events.get_event_logs(dag_id=DAG_ID, run_id=RUN_ID, owner="scheduler",

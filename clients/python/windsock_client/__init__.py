@@ -29,7 +29,9 @@ __all__ = [
     "ImportErrorApi",
     "MonitoringApi",
     "PermissionApi",
+    "PluginApi",
     "PoolApi",
+    "ProviderApi",
     "RoleApi",
     "TaskInstanceApi",
     "UserApi",
@@ -93,10 +95,14 @@ __all__ = [
     "MetadatabaseStatus",
     "PatchTaskInstance",
     "PermissionListItem",
+    "PluginCollection",
+    "PluginCollectionItem",
     "Pool",
     "PoolCollection",
     "PoolCreate",
     "PoolUpdate",
+    "Provider",
+    "ProviderCollection",
     "Resource",
     "Role",
     "RoleCollection",
@@ -150,7 +156,9 @@ from windsock_client.api.event_log_api import EventLogApi as EventLogApi
 from windsock_client.api.import_error_api import ImportErrorApi as ImportErrorApi
 from windsock_client.api.monitoring_api import MonitoringApi as MonitoringApi
 from windsock_client.api.permission_api import PermissionApi as PermissionApi
+from windsock_client.api.plugin_api import PluginApi as PluginApi
 from windsock_client.api.pool_api import PoolApi as PoolApi
+from windsock_client.api.provider_api import ProviderApi as ProviderApi
 from windsock_client.api.role_api import RoleApi as RoleApi
 from windsock_client.api.task_instance_api import TaskInstanceApi as TaskInstanceApi
 from windsock_client.api.user_api import UserApi as UserApi
@@ -218,10 +226,14 @@ from windsock_client.models.login_request import LoginRequest as LoginRequest
 from windsock_client.models.metadatabase_status import MetadatabaseStatus as MetadatabaseStatus
 from windsock_client.models.patch_task_instance import PatchTaskInstance as PatchTaskInstance
 from windsock_client.models.permission_list_item import PermissionListItem as PermissionListItem
+from windsock_client.models.plugin_collection import PluginCollection as PluginCollection
+from windsock_client.models.plugin_collection_item import PluginCollectionItem as PluginCollectionItem
 from windsock_client.models.pool import Pool as Pool
 from windsock_client.models.pool_collection import PoolCollection as PoolCollection
 from windsock_client.models.pool_create import PoolCreate as PoolCreate
 from windsock_client.models.pool_update import PoolUpdate as PoolUpdate
+from windsock_client.models.provider import Provider as Provider
+from windsock_client.models.provider_collection import ProviderCollection as ProviderCollection
 from windsock_client.models.resource import Resource as Resource
 from windsock_client.models.role import Role as Role
 from windsock_client.models.role_collection import RoleCollection as RoleCollection

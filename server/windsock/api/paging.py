@@ -83,3 +83,13 @@ def collection(
     link = _link_header(limit, offset, total) if links else None
     return ok({key: [serialize(row) for row in rows], "total_entries": total},
               headers={"Link": link} if link else None)
+
+
+def listed(items: Sequence[dict], *, key: str, limit: int | None, offset: int) -> Response:
+    """One page of a list held in memory (plugins: what the process loaded, not rows), in the
+    same shape and with the same Link headers as `collection`."""
+    limit = _default_limit() if limit is None else limit
+    total = len(items)
+    link = _link_header(limit, offset, total)
+    return ok({key: list(items[offset:offset + limit]), "total_entries": total},
+              headers={"Link": link} if link else None)

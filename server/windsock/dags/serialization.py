@@ -11,7 +11,7 @@ The API and the scheduler never import DAG files; everything they need is in thi
      "retry_delay", "execution_timeout" (seconds or null), "pool", "pool_slots", "queue",
      "priority_weight", "owner", "doc_md", "outlets" (dataset URIs), "upstream_task_ids",
      "downstream_task_ids",
-     "command" (shell tasks), "env" (shell tasks)}]}
+     "command" (shell tasks), "env" (shell tasks), "links" (name -> URL template, if any)}]}
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ def serialize_task(task: Task) -> dict[str, Any]:
         "upstream_task_ids": sorted(task.upstream_task_ids),
         "downstream_task_ids": sorted(task.downstream_task_ids),
     }
+    if task.links:
+        body["links"] = dict(task.links)
     if isinstance(task, ShellTask):
         body["command"] = task.command
         body["env"] = task.env

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from windsock.dags import context, datasets
+from windsock.links import check_template
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 RETURN_VALUE = "return_value"
@@ -38,7 +39,8 @@ class Task:
                  execution_timeout: timedelta | None = None, pool: str | None = None,
                  pool_slots: int | None = None, queue: str | None = None,
                  priority_weight: int | None = None, owner: str | None = None,
-                 doc_md: str | None = None, outlets: Iterable[Any] | None = None):
+                 doc_md: str | None = None,
+                 links: dict[str, str] | None = None, outlets: Iterable[Any] | None = None):
         self.task_id = check_id("task_id", task_id)
         self.dag = dag or context.current_dag()
         given = {"trigger_rule": trigger_rule, "retries": retries, "retry_delay": retry_delay,
@@ -55,6 +57,12 @@ class Task:
         if self.retries < 0 or self.pool_slots < 1:
             raise ValueError(f"task {task_id!r}: retries must be >= 0 and pool_slots >= 1")
         self.doc_md = doc_md
+        self.links = dict(links or {})  # extra links: name -> URL template
+        for name, template in self.links.items():
+            try:
+                check_template(name, template)
+            except ValueError as exc:
+                raise ValueError(f"task {task_id!r}: {exc}") from None
         self.outlets = datasets.outlets(outlets)  # Datasets a success of the task updates
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()

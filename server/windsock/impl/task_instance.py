@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import exists, select, union_all
 
-from windsock import config, logs
+from windsock import config, links, logs
 from windsock.api import filters, lookups, paging, resources
 from windsock.api.problems import BadRequest, NotFound
 from windsock.api.representations import task_instance, task_instance_reference
@@ -116,6 +116,16 @@ def get_task_instance_dependencies(dag_id: str, dag_run_id: str, task_id: str):
         task = graph.tasks_by_id(serialized).get(task_id)
         unmet = dependencies.unmet(sess, ti, run, dag, task, datetime.now(timezone.utc))
         return resources.ok({"dependencies": unmet})
+
+
+def get_extra_links(dag_id: str, dag_run_id: str, task_id: str):
+    with session() as sess:
+        ti, logical_date = lookups.task_instance(sess, dag_id, dag_run_id, task_id)
+        _, serialized = lookups.serialized_dag(sess, dag_id)
+        task = graph.tasks_by_id(serialized).get(task_id) or {}
+        ti_context = links.context(ti.dag_id, ti.run_id, ti.task_id, ti.map_index,
+                                   logical_date, ti.try_number)
+    return resources.ok(links.task_instance_links(task.get("links"), ti_context))
 
 
 # Tries

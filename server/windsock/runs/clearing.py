@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from windsock import listeners
 from windsock.db.models import DagRun, TaskInstance, TaskInstanceTry
 from windsock.runs.marking import set_run_state
 
@@ -29,11 +30,13 @@ def clear(sess: Session, tis: Iterable[TaskInstance], retries: Mapping[str, int]
     give each its task's retries again, and queue their runs again when `requeue_runs`."""
     runs: set[tuple[str, str]] = set()
     for ti in tis:
+        previous = ti.state
         if ti.state == "running":
             ti.state = "restarting"  # its runner archives the try once it has stopped it
         else:
             archive_try(sess, ti)
             ti.state = None
+        listeners.task_instance_state_changed(sess, ti, previous, ti.state)
         ti.max_tries = ti.try_number + retries.get(ti.task_id, 0)
         runs.add((ti.dag_id, ti.run_id))
     if requeue_runs and runs:

@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
+
+from windsock import listeners
 
 from windsock.db.models import DagRun, TaskInstance
 from windsock.runs.states import FINISHED_TI_STATES, NOT_STARTED_TI_STATES
@@ -20,6 +22,7 @@ def set_task_states(tis: Iterable[TaskInstance], new_state: str) -> list[TaskIns
     for ti in tis:
         if ti.state == new_state:
             continue
+        listeners.task_instance_state_changed(object_session(ti), ti, ti.state, new_state)
         ti.state = new_state
         if new_state in FINISHED_TI_STATES and ti.end_date is None:
             ti.end_date = now
@@ -39,6 +42,7 @@ def set_run_state(sess: Session, run: DagRun, state: str) -> None:
     """Mark a run; in the same transaction, marking it failed fails its started task instances
     and skips those that never started, and marking it success succeeds every unfinished one."""
     now = datetime.now(timezone.utc)
+    listeners.dag_run_state_changed(sess, run, run.state, state)
     run.state = state
     if state == "queued":
         run.queued_at, run.start_date, run.end_date = now, None, None

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from windsock import listeners
 from windsock.dags.tasks import RETURN_VALUE
 from windsock.db.engine import session
 from windsock.db.models import DagRun, SerializedDag, TaskInstance, XCom, utcnow
@@ -92,6 +93,7 @@ def claim(key: TaskKey, executor: str) -> Claim | None:
                         unixname=getpass.getuser(), pid=os.getpid(), pgid=None,
                         executor=executor, last_heartbeat_at=now):
             return None
+        listeners.task_instance_state_changed(sess, key, "queued", "running", ti.try_number + 1)
         archive_try(sess, ti)
         sess.execute(delete(XCom).where(*(getattr(XCom, name) == value
                                           for name, value in key._asdict().items())))
@@ -139,14 +141,19 @@ def finish(claim: Claim, state: str, value: Any = None, skipped: Sequence[str] =
         if not _guarded(sess, _mine(claim), state=state, end_date=now,
                         duration=(now - claim.start_date).total_seconds()):
             return False
+        listeners.task_instance_state_changed(sess, key, "running", state, claim.try_number)
         if value is not None:
             sess.add(XCom(**key._asdict(), key=RETURN_VALUE, value=json.dumps(value),
                           timestamp=now))
         if skipped:
-            sess.execute(update(TaskInstance).where(
-                TaskInstance.dag_id == key.dag_id, TaskInstance.run_id == key.run_id,
-                TaskInstance.task_id.in_(skipped), TaskInstance.state.is_(None))
-                .values(state="skipped", start_date=now, end_date=now, duration=0.0))
+            undecided = (TaskInstance.dag_id == key.dag_id, TaskInstance.run_id == key.run_id,
+                         TaskInstance.task_id.in_(skipped), TaskInstance.state.is_(None))
+            for row in sess.execute(select(TaskInstance.dag_id, TaskInstance.run_id,
+                                           TaskInstance.task_id, TaskInstance.map_index,
+                                           TaskInstance.try_number).where(*undecided)):
+                listeners.task_instance_state_changed(sess, row, None, "skipped")
+            sess.execute(update(TaskInstance).where(*undecided)
+                         .values(state="skipped", start_date=now, end_date=now, duration=0.0))
         if state == "up_for_retry":
             archive_try(sess, sess.get(TaskInstance, tuple(key)))
         if state == "success":
@@ -162,6 +169,8 @@ def release(claim: Claim) -> str | None:
         ti = sess.get(TaskInstance, tuple(claim.key))
         if ti is not None and ti.state == "restarting" and ti.try_number == claim.try_number:
             archive_try(sess, ti)  # the stopped try, as `restarting`
-        _guarded(sess, (*_is(claim.key), TaskInstance.state == "restarting",
-                        TaskInstance.try_number == claim.try_number), state=None)
+        if _guarded(sess, (*_is(claim.key), TaskInstance.state == "restarting",
+                           TaskInstance.try_number == claim.try_number), state=None):
+            listeners.task_instance_state_changed(sess, claim.key, "restarting", None,
+                                                  claim.try_number)
         return sess.scalar(select(TaskInstance.state).where(*_is(claim.key)))

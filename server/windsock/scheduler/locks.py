@@ -9,6 +9,7 @@ from sqlalchemy import Select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from windsock import listeners
 from windsock.db.models import DagRun, TaskInstance
 
 
@@ -25,6 +26,7 @@ def locked(sess: Session, stmt: Select, *of: Any, skip: bool = True) -> Select:
 def move_ti(sess: Session, ti: TaskInstance, state: str | None, **values: Any) -> bool:
     """Give `ti` `state` (and `values`) unless its state or try changed since it was read;
     whether it did. The loaded object is updated too."""
+    previous = ti.state
     result = sess.execute(
         update(TaskInstance)
         .where(TaskInstance.dag_id == ti.dag_id, TaskInstance.run_id == ti.run_id,
@@ -33,15 +35,22 @@ def move_ti(sess: Session, ti: TaskInstance, state: str | None, **values: Any) -
                else TaskInstance.state == ti.state,
                TaskInstance.try_number == ti.try_number)
         .values(state=state, **values).execution_options(synchronize_session=False))
-    return _applied(result.rowcount, ti, state=state, **values)
+    if not _applied(result.rowcount, ti, state=state, **values):
+        return False
+    listeners.task_instance_state_changed(sess, ti, previous, state)
+    return True
 
 
 def move_run(sess: Session, run: DagRun, state: str, **values: Any) -> bool:
     """Give `run` `state` (and `values`) unless its state changed since it was read."""
+    previous = run.state
     result = sess.execute(update(DagRun).where(DagRun.id == run.id, DagRun.state == run.state)
                           .values(state=state, **values)
                           .execution_options(synchronize_session=False))
-    return _applied(result.rowcount, run, state=state, **values)
+    if not _applied(result.rowcount, run, state=state, **values):
+        return False
+    listeners.dag_run_state_changed(sess, run, previous, state)
+    return True
 
 
 def _applied(rowcount: int, row: Any, **values: Any) -> bool:

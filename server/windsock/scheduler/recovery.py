@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from windsock import config
+from windsock import config, listeners
 from windsock.db.models import TaskInstance
 from windsock.scheduler import events, jobs
 from windsock.scheduler.locks import locked, move_ti
@@ -34,6 +34,7 @@ def requeue_orphans(sess: Session, now: datetime) -> None:
                    TaskInstance.map_index, TaskInstance.try_number)
         .execution_options(synchronize_session=False)).all()
     for row in rows:
+        listeners.task_instance_state_changed(sess, row, "queued", "scheduled")
         events.record(sess, "task_requeued", row, reason="its scheduler is no longer alive, "
                       "or its task runner did not start within [scheduler] task_queued_timeout")
 

@@ -12,7 +12,9 @@ from windsock_client.api.event_log_api import EventLogApi
 from windsock_client.api.import_error_api import ImportErrorApi
 from windsock_client.api.monitoring_api import MonitoringApi
 from windsock_client.api.permission_api import PermissionApi
+from windsock_client.api.plugin_api import PluginApi
 from windsock_client.api.pool_api import PoolApi
+from windsock_client.api.provider_api import ProviderApi
 from windsock_client.api.role_api import RoleApi
 from windsock_client.api.task_instance_api import TaskInstanceApi
 from windsock_client.api.user_api import UserApi

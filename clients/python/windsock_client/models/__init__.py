@@ -62,10 +62,14 @@ from windsock_client.models.login_request import LoginRequest
 from windsock_client.models.metadatabase_status import MetadatabaseStatus
 from windsock_client.models.patch_task_instance import PatchTaskInstance
 from windsock_client.models.permission_list_item import PermissionListItem
+from windsock_client.models.plugin_collection import PluginCollection
+from windsock_client.models.plugin_collection_item import PluginCollectionItem
 from windsock_client.models.pool import Pool
 from windsock_client.models.pool_collection import PoolCollection
 from windsock_client.models.pool_create import PoolCreate
 from windsock_client.models.pool_update import PoolUpdate
+from windsock_client.models.provider import Provider
+from windsock_client.models.provider_collection import ProviderCollection
 from windsock_client.models.resource import Resource
 from windsock_client.models.role import Role
 from windsock_client.models.role_collection import RoleCollection
