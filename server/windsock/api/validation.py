@@ -25,7 +25,7 @@ from connexion.validators import (
 from jsonschema import Draft4Validator, ValidationError
 from starlette.types import Scope
 
-from windsock.api import json_body, text
+from windsock.api import filters, json_body, text
 from windsock.api.problems import BadRequest, Unprocessable
 from windsock.masking import is_sensitive
 
@@ -51,6 +51,10 @@ class BodyValidator(JSONRequestBodyValidator):
             if missing:
                 raise Unprocessable(f"The body is missing the mandatory field(s) "
                                     f"{', '.join(map(repr, missing))}.")
+            # A malformed datetime is a 400 before any rule between fields can make it a 422.
+            for name, field in self._schema.get("properties", {}).items():
+                if field.get("format") == "date-time" and isinstance(body.get(name), str):
+                    filters.parse_datetime(name, body[name])
         try:
             return self._validator.validate(body)
         except ValidationError as error:

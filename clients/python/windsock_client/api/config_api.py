@@ -98,7 +98,9 @@ class ConfigApi:
             '403': "Error",
             '404': "Error",
             '406': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,
@@ -171,7 +173,9 @@ class ConfigApi:
             '403': "Error",
             '404': "Error",
             '406': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,
@@ -244,7 +248,9 @@ class ConfigApi:
             '403': "Error",
             '404': "Error",
             '406': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,
@@ -388,7 +394,9 @@ class ConfigApi:
             '403': "Error",
             '404': "Error",
             '406': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,
@@ -465,7 +473,9 @@ class ConfigApi:
             '403': "Error",
             '404': "Error",
             '406': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,
@@ -542,7 +552,9 @@ class ConfigApi:
             '403': "Error",
             '404': "Error",
             '406': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,

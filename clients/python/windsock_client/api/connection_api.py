@@ -106,7 +106,9 @@ class ConnectionApi:
             '403': "Error",
             '404': "Error",
             '412': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -184,7 +186,9 @@ class ConnectionApi:
             '403': "Error",
             '404': "Error",
             '412': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -262,7 +266,9 @@ class ConnectionApi:
             '403': "Error",
             '404': "Error",
             '412': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -406,7 +412,9 @@ class ConnectionApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -484,7 +492,9 @@ class ConnectionApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -562,7 +572,9 @@ class ConnectionApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -709,7 +721,9 @@ class ConnectionApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -789,7 +803,9 @@ class ConnectionApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -869,7 +885,9 @@ class ConnectionApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1032,9 +1050,11 @@ class ConnectionApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1121,9 +1141,11 @@ class ConnectionApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1210,9 +1232,11 @@ class ConnectionApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1375,9 +1399,11 @@ class ConnectionApi:
             '403': "Error",
             '409': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1451,9 +1477,11 @@ class ConnectionApi:
             '403': "Error",
             '409': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1527,9 +1555,11 @@ class ConnectionApi:
             '403': "Error",
             '409': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1679,9 +1709,11 @@ class ConnectionApi:
             '401': "Error",
             '403': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,
@@ -1753,9 +1785,11 @@ class ConnectionApi:
             '401': "Error",
             '403': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,
@@ -1827,9 +1861,11 @@ class ConnectionApi:
             '401': "Error",
             '403': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,

@@ -112,7 +112,9 @@ class DAGApi:
             '404': "Error",
             '409': "Error",
             '412': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -191,7 +193,9 @@ class DAGApi:
             '404': "Error",
             '409': "Error",
             '412': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -270,7 +274,9 @@ class DAGApi:
             '404': "Error",
             '409': "Error",
             '412': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -418,7 +424,9 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -500,7 +508,9 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -582,7 +592,9 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -737,7 +749,9 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -819,7 +833,9 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -901,7 +917,9 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1048,7 +1066,9 @@ class DAGApi:
             '403': "Error",
             '404': "Error",
             '406': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1122,7 +1142,9 @@ class DAGApi:
             '403': "Error",
             '404': "Error",
             '406': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1196,7 +1218,9 @@ class DAGApi:
             '403': "Error",
             '404': "Error",
             '406': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1281,7 +1305,7 @@ class DAGApi:
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         order_by: Annotated[Optional[StrictStr], Field(description="The field to sort DAGs by. Prefix a field with `-` to sort descending; ties are broken by `dag_id`. A missing value (such as no next run) sorts after every other value, so last ascending, first descending.")] = None,
-        tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.")] = None,
+        tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`. A value cannot hold a comma, which separates values.")] = None,
         only_active: Annotated[Optional[StrictBool], Field(description="When `true`, leave out DAGs that their file no longer defines (those with `is_active` false); `false` includes them.")] = None,
         paused: Annotated[Optional[StrictBool], Field(description="`true` for paused DAGs only, `false` for unpaused DAGs only; without it, both.")] = None,
         fields: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="Return only these DAG fields, comma-separated; `dag_id` is always included. Without it, every field is returned. ")] = None,
@@ -1309,7 +1333,7 @@ class DAGApi:
         :type offset: int
         :param order_by: The field to sort DAGs by. Prefix a field with `-` to sort descending; ties are broken by `dag_id`. A missing value (such as no next run) sorts after every other value, so last ascending, first descending.
         :type order_by: str
-        :param tags: Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.
+        :param tags: Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`. A value cannot hold a comma, which separates values.
         :type tags: List[str]
         :param only_active: When `true`, leave out DAGs that their file no longer defines (those with `is_active` false); `false` includes them.
         :type only_active: bool
@@ -1361,7 +1385,9 @@ class DAGApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1381,7 +1407,7 @@ class DAGApi:
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         order_by: Annotated[Optional[StrictStr], Field(description="The field to sort DAGs by. Prefix a field with `-` to sort descending; ties are broken by `dag_id`. A missing value (such as no next run) sorts after every other value, so last ascending, first descending.")] = None,
-        tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.")] = None,
+        tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`. A value cannot hold a comma, which separates values.")] = None,
         only_active: Annotated[Optional[StrictBool], Field(description="When `true`, leave out DAGs that their file no longer defines (those with `is_active` false); `false` includes them.")] = None,
         paused: Annotated[Optional[StrictBool], Field(description="`true` for paused DAGs only, `false` for unpaused DAGs only; without it, both.")] = None,
         fields: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="Return only these DAG fields, comma-separated; `dag_id` is always included. Without it, every field is returned. ")] = None,
@@ -1409,7 +1435,7 @@ class DAGApi:
         :type offset: int
         :param order_by: The field to sort DAGs by. Prefix a field with `-` to sort descending; ties are broken by `dag_id`. A missing value (such as no next run) sorts after every other value, so last ascending, first descending.
         :type order_by: str
-        :param tags: Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.
+        :param tags: Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`. A value cannot hold a comma, which separates values.
         :type tags: List[str]
         :param only_active: When `true`, leave out DAGs that their file no longer defines (those with `is_active` false); `false` includes them.
         :type only_active: bool
@@ -1461,7 +1487,9 @@ class DAGApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1481,7 +1509,7 @@ class DAGApi:
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         order_by: Annotated[Optional[StrictStr], Field(description="The field to sort DAGs by. Prefix a field with `-` to sort descending; ties are broken by `dag_id`. A missing value (such as no next run) sorts after every other value, so last ascending, first descending.")] = None,
-        tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.")] = None,
+        tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`. A value cannot hold a comma, which separates values.")] = None,
         only_active: Annotated[Optional[StrictBool], Field(description="When `true`, leave out DAGs that their file no longer defines (those with `is_active` false); `false` includes them.")] = None,
         paused: Annotated[Optional[StrictBool], Field(description="`true` for paused DAGs only, `false` for unpaused DAGs only; without it, both.")] = None,
         fields: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="Return only these DAG fields, comma-separated; `dag_id` is always included. Without it, every field is returned. ")] = None,
@@ -1509,7 +1537,7 @@ class DAGApi:
         :type offset: int
         :param order_by: The field to sort DAGs by. Prefix a field with `-` to sort descending; ties are broken by `dag_id`. A missing value (such as no next run) sorts after every other value, so last ascending, first descending.
         :type order_by: str
-        :param tags: Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.
+        :param tags: Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`. A value cannot hold a comma, which separates values.
         :type tags: List[str]
         :param only_active: When `true`, leave out DAGs that their file no longer defines (those with `is_active` false); `false` includes them.
         :type only_active: bool
@@ -1561,7 +1589,9 @@ class DAGApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1746,7 +1776,9 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1828,7 +1860,9 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1910,7 +1944,9 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2057,7 +2093,9 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2134,7 +2172,9 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2211,7 +2251,9 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2367,9 +2409,11 @@ class DAGApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2456,9 +2500,11 @@ class DAGApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2545,9 +2591,11 @@ class DAGApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2657,7 +2705,7 @@ class DAGApi:
         dag_patch: Annotated[DAGPatch, Field(description="The paused state to give every selected DAG.")],
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.")] = None,
+        tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`. A value cannot hold a comma, which separates values.")] = None,
         update_mask: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="The DAG fields to change, comma-separated; at least one. Without it, every field present in the body is changed. `is_paused` is the only field that can be changed.")] = None,
         only_active: Annotated[Optional[StrictBool], Field(description="When `true`, leave out DAGs that their file no longer defines (those with `is_active` false); `false` includes them.")] = None,
         _request_timeout: Union[
@@ -2685,7 +2733,7 @@ class DAGApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param tags: Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.
+        :param tags: Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`. A value cannot hold a comma, which separates values.
         :type tags: List[str]
         :param update_mask: The DAG fields to change, comma-separated; at least one. Without it, every field present in the body is changed. `is_paused` is the only field that can be changed.
         :type update_mask: List[str]
@@ -2733,9 +2781,11 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2756,7 +2806,7 @@ class DAGApi:
         dag_patch: Annotated[DAGPatch, Field(description="The paused state to give every selected DAG.")],
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.")] = None,
+        tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`. A value cannot hold a comma, which separates values.")] = None,
         update_mask: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="The DAG fields to change, comma-separated; at least one. Without it, every field present in the body is changed. `is_paused` is the only field that can be changed.")] = None,
         only_active: Annotated[Optional[StrictBool], Field(description="When `true`, leave out DAGs that their file no longer defines (those with `is_active` false); `false` includes them.")] = None,
         _request_timeout: Union[
@@ -2784,7 +2834,7 @@ class DAGApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param tags: Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.
+        :param tags: Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`. A value cannot hold a comma, which separates values.
         :type tags: List[str]
         :param update_mask: The DAG fields to change, comma-separated; at least one. Without it, every field present in the body is changed. `is_paused` is the only field that can be changed.
         :type update_mask: List[str]
@@ -2832,9 +2882,11 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2855,7 +2907,7 @@ class DAGApi:
         dag_patch: Annotated[DAGPatch, Field(description="The paused state to give every selected DAG.")],
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.")] = None,
+        tags: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=100)]], Field(min_length=1)]], Field(description="Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`. A value cannot hold a comma, which separates values.")] = None,
         update_mask: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="The DAG fields to change, comma-separated; at least one. Without it, every field present in the body is changed. `is_paused` is the only field that can be changed.")] = None,
         only_active: Annotated[Optional[StrictBool], Field(description="When `true`, leave out DAGs that their file no longer defines (those with `is_active` false); `false` includes them.")] = None,
         _request_timeout: Union[
@@ -2883,7 +2935,7 @@ class DAGApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param tags: Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`.
+        :param tags: Only DAGs that carry at least one of these tags. Repeat the parameter for each tag, as in `?tags=finance&tags=nightly`. A value cannot hold a comma, which separates values.
         :type tags: List[str]
         :param update_mask: The DAG fields to change, comma-separated; at least one. Without it, every field present in the body is changed. `is_paused` is the only field that can be changed.
         :type update_mask: List[str]
@@ -2931,9 +2983,11 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -3120,9 +3174,11 @@ class DAGApi:
             '403': "Error",
             '404': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -3200,9 +3256,11 @@ class DAGApi:
             '403': "Error",
             '404': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -3280,9 +3338,11 @@ class DAGApi:
             '403': "Error",
             '404': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -3440,9 +3500,11 @@ class DAGApi:
             '403': "Error",
             '404': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -3520,9 +3582,11 @@ class DAGApi:
             '403': "Error",
             '404': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -3600,9 +3664,11 @@ class DAGApi:
             '403': "Error",
             '404': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -3755,7 +3821,9 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -3828,7 +3896,9 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -3901,7 +3971,9 @@ class DAGApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(

@@ -115,9 +115,11 @@ class DAGRunApi:
             '403': "Error",
             '404': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -199,9 +201,11 @@ class DAGRunApi:
             '403': "Error",
             '404': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -283,9 +287,11 @@ class DAGRunApi:
             '403': "Error",
             '404': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -450,7 +456,9 @@ class DAGRunApi:
             '403': "Error",
             '404': "Error",
             '412': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -532,7 +540,9 @@ class DAGRunApi:
             '403': "Error",
             '404': "Error",
             '412': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -614,7 +624,9 @@ class DAGRunApi:
             '403': "Error",
             '404': "Error",
             '412': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -769,7 +781,9 @@ class DAGRunApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -855,7 +869,9 @@ class DAGRunApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -941,7 +957,9 @@ class DAGRunApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1142,7 +1160,9 @@ class DAGRunApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1267,7 +1287,9 @@ class DAGRunApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1392,7 +1414,9 @@ class DAGRunApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1668,9 +1692,11 @@ class DAGRunApi:
             '401': "Error",
             '403': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1743,9 +1769,11 @@ class DAGRunApi:
             '401': "Error",
             '403': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1818,9 +1846,11 @@ class DAGRunApi:
             '401': "Error",
             '403': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1976,9 +2006,11 @@ class DAGRunApi:
             '404': "Error",
             '409': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2057,9 +2089,11 @@ class DAGRunApi:
             '404': "Error",
             '409': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2138,9 +2172,11 @@ class DAGRunApi:
             '404': "Error",
             '409': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2307,9 +2343,11 @@ class DAGRunApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2396,9 +2434,11 @@ class DAGRunApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2485,9 +2525,11 @@ class DAGRunApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2660,9 +2702,11 @@ class DAGRunApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2749,9 +2793,11 @@ class DAGRunApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2838,9 +2884,11 @@ class DAGRunApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(

@@ -104,7 +104,9 @@ class EventLogApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -182,7 +184,9 @@ class EventLogApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -260,7 +264,9 @@ class EventLogApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -451,7 +457,9 @@ class EventLogApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -575,7 +583,9 @@ class EventLogApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -699,7 +709,9 @@ class EventLogApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(

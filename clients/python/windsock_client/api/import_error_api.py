@@ -103,7 +103,9 @@ class ImportErrorApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -181,7 +183,9 @@ class ImportErrorApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -259,7 +263,9 @@ class ImportErrorApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -406,7 +412,9 @@ class ImportErrorApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -486,7 +494,9 @@ class ImportErrorApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -566,7 +576,9 @@ class ImportErrorApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(

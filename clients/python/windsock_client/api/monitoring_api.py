@@ -87,6 +87,8 @@ class MonitoringApi:
 
         _response_types_map: Dict[str, Optional[str]] = {
             '200': "HealthInfo",
+            '414': "Error",
+            '431': "Error",
             '503': "HealthInfo",
         }
         response_data = self.api_client.call_api(
@@ -151,6 +153,8 @@ class MonitoringApi:
 
         _response_types_map: Dict[str, Optional[str]] = {
             '200': "HealthInfo",
+            '414': "Error",
+            '431': "Error",
             '503': "HealthInfo",
         }
         response_data = self.api_client.call_api(
@@ -215,6 +219,8 @@ class MonitoringApi:
 
         _response_types_map: Dict[str, Optional[str]] = {
             '200': "HealthInfo",
+            '414': "Error",
+            '431': "Error",
             '503': "HealthInfo",
         }
         response_data = self.api_client.call_api(
@@ -257,7 +263,8 @@ class MonitoringApi:
         if 'Accept' not in _header_params:
             _header_params['Accept'] = self.api_client.select_header_accept(
                 [
-                    'application/json'
+                    'application/json', 
+                    'application/problem+json'
                 ]
             )
 
@@ -337,7 +344,9 @@ class MonitoringApi:
             '200': "VersionInfo",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,
@@ -403,7 +412,9 @@ class MonitoringApi:
             '200': "VersionInfo",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,
@@ -469,7 +480,9 @@ class MonitoringApi:
             '200': "VersionInfo",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,

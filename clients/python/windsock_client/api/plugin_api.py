@@ -100,7 +100,9 @@ class PluginApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,
@@ -175,7 +177,9 @@ class PluginApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,
@@ -250,7 +254,9 @@ class PluginApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,

@@ -88,7 +88,9 @@ class ProviderApi:
             '200': "ProviderCollection",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,
@@ -154,7 +156,9 @@ class ProviderApi:
             '200': "ProviderCollection",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,
@@ -220,7 +224,9 @@ class ProviderApi:
             '200': "ProviderCollection",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
         }
         response_data = self.api_client.call_api(
             *_param,

@@ -105,7 +105,9 @@ class RoleApi:
             '404': "Error",
             '409': "Error",
             '412': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -184,7 +186,9 @@ class RoleApi:
             '404': "Error",
             '409': "Error",
             '412': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -263,7 +267,9 @@ class RoleApi:
             '404': "Error",
             '409': "Error",
             '412': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -407,7 +413,9 @@ class RoleApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -485,7 +493,9 @@ class RoleApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -563,7 +573,9 @@ class RoleApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -710,7 +722,9 @@ class RoleApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -790,7 +804,9 @@ class RoleApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -870,7 +886,9 @@ class RoleApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1034,9 +1052,11 @@ class RoleApi:
             '409': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1124,9 +1144,11 @@ class RoleApi:
             '409': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1214,9 +1236,11 @@ class RoleApi:
             '409': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1379,9 +1403,11 @@ class RoleApi:
             '403': "Error",
             '409': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1455,9 +1481,11 @@ class RoleApi:
             '403': "Error",
             '409': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1531,9 +1559,11 @@ class RoleApi:
             '403': "Error",
             '409': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(

@@ -114,7 +114,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -195,7 +197,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -276,7 +280,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -444,7 +450,9 @@ class TaskInstanceApi:
             '403': "Error",
             '404': "Error",
             '406': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -542,7 +550,9 @@ class TaskInstanceApi:
             '403': "Error",
             '404': "Error",
             '406': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -640,7 +650,9 @@ class TaskInstanceApi:
             '403': "Error",
             '404': "Error",
             '406': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -815,7 +827,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -901,7 +915,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -987,7 +1003,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1141,7 +1159,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1222,7 +1242,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1303,7 +1325,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1466,7 +1490,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1559,7 +1585,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1652,7 +1680,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1827,7 +1857,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1917,7 +1949,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2007,7 +2041,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2114,8 +2150,8 @@ class TaskInstanceApi:
         duration_lte: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Only task instances whose run took at most this many seconds (inclusive); task instances without a duration are left out.")] = None,
         state: Annotated[Optional[Annotated[List[TaskStateFilter], Field(min_length=1)]], Field(description="Only task instances in one of these states. Repeat the parameter for several states (`state=failed&state=upstream_failed`); `none` selects task instances whose state is not decided yet (`null` in the response). ")] = None,
         pool: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=250)]], Field(min_length=1)]], Field(description="Only task instances that run in one of these pools. Repeat the parameter for several pools.")] = None,
-        queue: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=256)]], Field(min_length=1)]], Field(description="Only task instances sent to one of these executor queues. Repeat the parameter for several queues.")] = None,
-        executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors.")] = None,
+        queue: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=256)]], Field(min_length=1)]], Field(description="Only task instances sent to one of these executor queues. Repeat the parameter for several queues. A value cannot hold a comma, which separates values.")] = None,
+        executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.")] = None,
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         order_by: Annotated[Optional[StrictStr], Field(description="The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. ")] = None,
@@ -2164,9 +2200,9 @@ class TaskInstanceApi:
         :type state: List[TaskStateFilter]
         :param pool: Only task instances that run in one of these pools. Repeat the parameter for several pools.
         :type pool: List[str]
-        :param queue: Only task instances sent to one of these executor queues. Repeat the parameter for several queues.
+        :param queue: Only task instances sent to one of these executor queues. Repeat the parameter for several queues. A value cannot hold a comma, which separates values.
         :type queue: List[str]
-        :param executor: Only task instances assigned to one of these executors. Repeat the parameter for several executors.
+        :param executor: Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.
         :type executor: List[str]
         :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
         :type limit: int
@@ -2228,7 +2264,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2259,8 +2297,8 @@ class TaskInstanceApi:
         duration_lte: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Only task instances whose run took at most this many seconds (inclusive); task instances without a duration are left out.")] = None,
         state: Annotated[Optional[Annotated[List[TaskStateFilter], Field(min_length=1)]], Field(description="Only task instances in one of these states. Repeat the parameter for several states (`state=failed&state=upstream_failed`); `none` selects task instances whose state is not decided yet (`null` in the response). ")] = None,
         pool: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=250)]], Field(min_length=1)]], Field(description="Only task instances that run in one of these pools. Repeat the parameter for several pools.")] = None,
-        queue: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=256)]], Field(min_length=1)]], Field(description="Only task instances sent to one of these executor queues. Repeat the parameter for several queues.")] = None,
-        executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors.")] = None,
+        queue: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=256)]], Field(min_length=1)]], Field(description="Only task instances sent to one of these executor queues. Repeat the parameter for several queues. A value cannot hold a comma, which separates values.")] = None,
+        executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.")] = None,
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         order_by: Annotated[Optional[StrictStr], Field(description="The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. ")] = None,
@@ -2309,9 +2347,9 @@ class TaskInstanceApi:
         :type state: List[TaskStateFilter]
         :param pool: Only task instances that run in one of these pools. Repeat the parameter for several pools.
         :type pool: List[str]
-        :param queue: Only task instances sent to one of these executor queues. Repeat the parameter for several queues.
+        :param queue: Only task instances sent to one of these executor queues. Repeat the parameter for several queues. A value cannot hold a comma, which separates values.
         :type queue: List[str]
-        :param executor: Only task instances assigned to one of these executors. Repeat the parameter for several executors.
+        :param executor: Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.
         :type executor: List[str]
         :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
         :type limit: int
@@ -2373,7 +2411,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2404,8 +2444,8 @@ class TaskInstanceApi:
         duration_lte: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Only task instances whose run took at most this many seconds (inclusive); task instances without a duration are left out.")] = None,
         state: Annotated[Optional[Annotated[List[TaskStateFilter], Field(min_length=1)]], Field(description="Only task instances in one of these states. Repeat the parameter for several states (`state=failed&state=upstream_failed`); `none` selects task instances whose state is not decided yet (`null` in the response). ")] = None,
         pool: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=250)]], Field(min_length=1)]], Field(description="Only task instances that run in one of these pools. Repeat the parameter for several pools.")] = None,
-        queue: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=256)]], Field(min_length=1)]], Field(description="Only task instances sent to one of these executor queues. Repeat the parameter for several queues.")] = None,
-        executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors.")] = None,
+        queue: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=256)]], Field(min_length=1)]], Field(description="Only task instances sent to one of these executor queues. Repeat the parameter for several queues. A value cannot hold a comma, which separates values.")] = None,
+        executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.")] = None,
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
         order_by: Annotated[Optional[StrictStr], Field(description="The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. ")] = None,
@@ -2454,9 +2494,9 @@ class TaskInstanceApi:
         :type state: List[TaskStateFilter]
         :param pool: Only task instances that run in one of these pools. Repeat the parameter for several pools.
         :type pool: List[str]
-        :param queue: Only task instances sent to one of these executor queues. Repeat the parameter for several queues.
+        :param queue: Only task instances sent to one of these executor queues. Repeat the parameter for several queues. A value cannot hold a comma, which separates values.
         :type queue: List[str]
-        :param executor: Only task instances assigned to one of these executors. Repeat the parameter for several executors.
+        :param executor: Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.
         :type executor: List[str]
         :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
         :type limit: int
@@ -2518,7 +2558,9 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2819,9 +2861,11 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2894,9 +2938,11 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -2969,9 +3015,11 @@ class TaskInstanceApi:
             '401': "Error",
             '403': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -3139,9 +3187,11 @@ class TaskInstanceApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -3232,9 +3282,11 @@ class TaskInstanceApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -3325,9 +3377,11 @@ class TaskInstanceApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -3507,9 +3561,11 @@ class TaskInstanceApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -3600,9 +3656,11 @@ class TaskInstanceApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -3693,9 +3751,11 @@ class TaskInstanceApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(

@@ -104,7 +104,9 @@ class VariableApi:
             '403': "Error",
             '404': "Error",
             '412': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -182,7 +184,9 @@ class VariableApi:
             '403': "Error",
             '404': "Error",
             '412': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -260,7 +264,9 @@ class VariableApi:
             '403': "Error",
             '404': "Error",
             '412': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -404,7 +410,9 @@ class VariableApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -482,7 +490,9 @@ class VariableApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -560,7 +570,9 @@ class VariableApi:
             '401': "Error",
             '403': "Error",
             '404': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -707,7 +719,9 @@ class VariableApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -787,7 +801,9 @@ class VariableApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -867,7 +883,9 @@ class VariableApi:
             '400': "Error",
             '401': "Error",
             '403': "Error",
+            '414': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1030,9 +1048,11 @@ class VariableApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1119,9 +1139,11 @@ class VariableApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1208,9 +1230,11 @@ class VariableApi:
             '404': "Error",
             '412': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1373,9 +1397,11 @@ class VariableApi:
             '401': "Error",
             '403': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1449,9 +1475,11 @@ class VariableApi:
             '401': "Error",
             '403': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
@@ -1525,9 +1553,11 @@ class VariableApi:
             '401': "Error",
             '403': "Error",
             '413': "Error",
+            '414': "Error",
             '415': "Error",
             '422': "Error",
             '429': "Error",
+            '431': "Error",
             '503': "Error",
         }
         response_data = self.api_client.call_api(
