@@ -91,6 +91,11 @@ def setup(migrated, tmp_path_factory) -> Iterator[tuple[httpx.Client, Path]]:
 
 def test_a_plugin_s_links_render_for_a_task_instance_the_scheduler_ran(setup):
     client, heard, scheduler = setup
+    # The plugin that fails to load is an import error of its file, from the DAG processor
+    # (asked here, before the test's clean-up deletes the parsed rows).
+    errors = client.get("/importErrors").json()["import_errors"]
+    broken = [e for e in errors if e["filename"].endswith("plugins/broken_plugin.py")]
+    assert len(broken) == 1 and "no_such_module_here" in broken[0]["stack_trace"], errors
     created = client.post(f"/dags/{DAG_ID}/dagRuns", json={"dag_run_id": RUN_ID})
     assert created.status_code in (200, 201), created.text
     logical_date = created.json()["logical_date"]

@@ -22,10 +22,11 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from windsock import config
+from windsock import config, plugins
 from windsock.dags import store
 from windsock.db.engine import session
 from windsock.db.models import DagCode, DagParsingRequest, utcnow
+from windsock.db.models import ImportError as ImportErrorRow
 
 EXAMPLES_FOLDER = Path(__file__).resolve().parent.parent / "examples"
 PARALLELISM = max(2, min(4, os.cpu_count() or 1))
@@ -117,6 +118,18 @@ class _Parsed:
     duration: float
 
 
+def _record_plugin_failures(sess: Session, failures: dict[str, str]) -> None:
+    """Show each plugin this process could not load as an import error of its file (or entry
+    point); the error goes once the plugin loads (after a restart)."""
+    if not failures:
+        return
+    sess.execute(delete(ImportErrorRow).where(ImportErrorRow.filename.in_(failures)))
+    now = utcnow()
+    sess.add_all(ImportErrorRow(filename=source, timestamp=now,
+                                stack_trace=f"Plugin failed to load:\n{error}")
+                 for source, error in failures.items())
+
+
 class DagProcessor:
     """Parses DAG files into the database, remembering between passes which files loaded."""
 
@@ -149,8 +162,10 @@ class DagProcessor:
         began = time.monotonic()
         requested = _take_requests()
         files = dag_files()
+        failed_plugins = plugins.failures()
         with session() as sess:
-            store.forget_missing_files(sess, set(files))
+            store.forget_missing_files(sess, set(files) | set(failed_plugins))
+            _record_plugin_failures(sess, failed_plugins)
         stats = {path: _stat(path) for path in files}
         self._loaded = {path: s for path, s in self._loaded.items() if path in stats}
         todo = [path for path in files if stats[path] is not None and (
