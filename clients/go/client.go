@@ -62,6 +62,8 @@ type APIClient struct {
 
 	DagWarningAPI *DagWarningAPIService
 
+	DatasetAPI *DatasetAPIService
+
 	EventLogAPI *EventLogAPIService
 
 	ImportErrorAPI *ImportErrorAPIService
@@ -110,6 +112,7 @@ func NewAPIClient(cfg *Configuration) *APIClient {
 	c.DAGRunAPI = (*DAGRunAPIService)(&c.common)
 	c.DagStatsAPI = (*DagStatsAPIService)(&c.common)
 	c.DagWarningAPI = (*DagWarningAPIService)(&c.common)
+	c.DatasetAPI = (*DatasetAPIService)(&c.common)
 	c.EventLogAPI = (*EventLogAPIService)(&c.common)
 	c.ImportErrorAPI = (*ImportErrorAPIService)(&c.common)
 	c.MonitoringAPI = (*MonitoringAPIService)(&c.common)

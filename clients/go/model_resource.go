@@ -22,7 +22,7 @@ var _ MappedNullable = &Resource{}
 // Resource What a permission applies to: a kind of object such as `DAGs`, `Pools` or `Users`, a single DAG as `DAG:<dag_id>`, or `API` itself (whose `can_access` lets a user call the API at all).
 type Resource struct {
 	// The resource's name, one of the resources of the permission model or `DAG:<dag_id>` for one DAG.
-	Name string `json:"name" validate:"regexp=^(API|DAGs|DAG Runs|Task Instances|Task Logs|XComs|DAG Code|DAG Warnings|Import Errors|Audit Logs|Connections|Variables|Pools|Configurations|Plugins|Providers|Users|Roles|Permissions|DAG:[A-Za-z0-9_.-]{1\\,250})$"`
+	Name string `json:"name" validate:"regexp=^(API|DAGs|DAG Runs|Task Instances|Task Logs|XComs|DAG Code|DAG Warnings|Import Errors|Audit Logs|Datasets|Connections|Variables|Pools|Configurations|Plugins|Providers|Users|Roles|Permissions|DAG:[A-Za-z0-9_.-]{1\\,250})$"`
 }
 
 type _Resource Resource

@@ -21,17 +21,20 @@ from pathlib import Path
 import pytest
 import windsock_client
 import yaml
+from windsock_client import CreateDatasetEvent, DAGPatch
 from windsock.app import HTTP_METHODS, SPEC_PATH
 
 from tests.conftest import ADMIN
 from tests.e2e.conftest import BROKEN_DAG_SOURCE, RUN_DAGS, reserialize_with_examples, settle
-from tests.e2e.test_runs_python_sdk import Runs
+from tests.e2e.test_runs_python_sdk import RUN_TIMEOUT, Runs
+from tests.support.scheduler import wait_for
 from tests.support.go import report, run_go
 
 GO_MODULE = Path(__file__).resolve().parent / "airflow_client_go"
 CLIENT_PACKAGE = "github.com/apache/airflow-client-go/airflow"
 DAG_ID, RUN_ID = "example_xcom_chain", "airflow_go_client_run"
 SPARE_DAG_ID = "e2e_pool"  # names a pool that does not exist; the Go test deletes it
+CONSUMER, ORDERS = "e2e_orders_consumer", "s3://e2e/orders"  # tests/e2e/run_dags/e2e_datasets.py
 
 
 def operations(document: dict) -> dict[str, tuple[str, str]]:
@@ -66,6 +69,9 @@ def answered(trace: list[str], known: dict[str, tuple[str, str]]) -> set[str]:
         method, path, status = line.split(" ")
         matches = [op for op, (op_method, pattern) in patterns.items()
                    if op_method == method and pattern.fullmatch(path)]
+        # A literal segment wins over a template (/datasets/events is not /datasets/{uri}).
+        fewest = min((known[op][1].count("{") for op in matches), default=0)
+        matches = [op for op in matches if known[op][1].count("{") == fewest]
         assert len(matches) == 1, f"{line} is sent to {matches or 'no shared operation'}"
         if int(status) < 300:
             found.add(matches[0])
@@ -75,10 +81,11 @@ def answered(trace: list[str], known: dict[str, tuple[str, str]]) -> set[str]:
 def test_airflow_go_client(airflow_client_server, migrated, scheduler, tmp_path):
     folder = tmp_path / "dags"
     folder.mkdir()
-    shutil.copy(RUN_DAGS / f"{SPARE_DAG_ID}.py", folder)
+    for name in (SPARE_DAG_ID, "e2e_datasets"):
+        shutil.copy(RUN_DAGS / f"{name}.py", folder)
     (folder / "broken.py").write_text(BROKEN_DAG_SOURCE)
     summary = reserialize_with_examples(migrated, folder)
-    assert summary.endswith(" 4 DAGs, 1 import error"), summary
+    assert summary.endswith(" 5 DAGs, 1 import error"), summary
     trace = tmp_path / "trace"
     env = {
         **os.environ,
@@ -88,6 +95,7 @@ def test_airflow_go_client(airflow_client_server, migrated, scheduler, tmp_path)
         "AIRFLOW_CLIENT_TEST_DAG_ID": DAG_ID,
         "AIRFLOW_CLIENT_TEST_RUN_ID": RUN_ID,
         "AIRFLOW_CLIENT_TEST_SPARE_DAG_ID": SPARE_DAG_ID,
+        "AIRFLOW_CLIENT_TEST_DATASET_URI": ORDERS,
         "AIRFLOW_CLIENT_TEST_TRACE": str(trace),
         "CI": "1",  # the Go test fails rather than skips without its environment
     }
@@ -98,6 +106,14 @@ def test_airflow_go_client(airflow_client_server, migrated, scheduler, tmp_path)
             runs = Runs(client, scheduler)
             runs.trigger(DAG_ID, RUN_ID)
             assert runs.wait_run(DAG_ID, RUN_ID).state == "success", runs.describe(DAG_ID)
+            # An update reported through Windsock's SDK triggers the consumer, whose run the Go
+            # test reads the upstream events of.
+            runs.dags.patch_dag(CONSUMER, DAGPatch(is_paused=False), update_mask=["is_paused"])
+            windsock_client.DatasetApi(client).create_dataset_event(
+                CreateDatasetEvent(dataset_uri=ORDERS))
+            wait_for(lambda: runs.runs.get_dag_runs(CONSUMER, state=["success"]).dag_runs,
+                     RUN_TIMEOUT, f"a dataset-triggered run of {CONSUMER}",
+                     lambda: runs.describe(CONSUMER))
         proc = run_go(["test", "-count=1", "-v", "./..."], GO_MODULE, env)
     finally:
         settle(scheduler)  # every run is over before clean_database

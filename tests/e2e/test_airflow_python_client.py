@@ -40,6 +40,7 @@ from airflow_client.client.models import (
     ClearDagRun,
     ClearTaskInstances,
     Connection,
+    CreateDatasetEvent,
     DAGRun,
     Error,
     ListDagRunsForm,
@@ -64,6 +65,7 @@ from tests.support.scheduler import wait_for
 
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "dist" / "openapi.yaml"
 DAG_ID, RUN_ID = "e2e_clear", "airflow_client_run"
+CONSUMER, ORDERS = "e2e_orders_consumer", "s3://e2e/orders"  # tests/e2e/run_dags/e2e_datasets.py
 BROKEN_FILE = "airflow_client_broken.py"
 RUN_TIMEOUT = 60
 
@@ -140,7 +142,8 @@ def world(migrated, api, scheduler, tmp_path_factory) -> Iterator[DAGRun]:
     the client and succeeds on its second, executed by the module's real scheduler (the run, as
     it finished). Every test asks for it, so that the module's clean-up comes after them all."""
     folder = tmp_path_factory.mktemp("airflow_client_dags")
-    for name in ("e2e_clear.py", "e2e_pool.py"):  # e2e_pool names a pool that does not exist
+    # e2e_pool names a pool that does not exist; e2e_datasets waits for an update from outside
+    for name in ("e2e_clear.py", "e2e_pool.py", "e2e_datasets.py"):
         shutil.copy(RUN_DAGS / name, folder / name)
     (folder / BROKEN_FILE).write_text(BROKEN_DAG_SOURCE)
     summary = reserialize_with_examples(migrated, folder)
@@ -318,7 +321,10 @@ def test_roles_permissions_and_users(api, world):
 def test_dags_tasks_source_warnings_and_import_errors(api, world):
     dags = apis.DAGApi(api)
     page = dags.get_dags(tags=["e2e-runs"], order_by="-dag_id")
-    assert [d.dag_id for d in page.dags] == ["e2e_pool", DAG_ID]
+    assert [d.dag_id for d in page.dags] == ["e2e_pool", CONSUMER, DAG_ID]
+    consumer = dags.get_dag_details(CONSUMER)
+    assert consumer.dataset_expression == {"all": [ORDERS]}
+    assert consumer.timetable_description == "Triggered by datasets"
     assert dags.get_dags(dag_id_pattern="example_", only_active=True, paused=True).total_entries
     dag = dags.get_dag(DAG_ID)
     assert (dag.dag_id, dag.is_paused) == (DAG_ID, False)
@@ -452,6 +458,58 @@ def test_extra_links_plugins_and_providers(api, world):
     providers = apis.ProviderApi(api).get_providers()  # this client answers a plain dict
     assert {"windsock", "windsock-example-provider"} <= {
         provider["package_name"] for provider in providers["providers"]}
+
+def test_datasets_and_an_update_reported_from_outside(api, world, scheduler):
+    datasets, runs = apis.DatasetApi(api), apis.DAGRunApi(api)
+    [orders] = datasets.get_datasets(uri_pattern="e2e/ord", dag_ids=CONSUMER,
+                                     order_by="-uri").datasets
+    assert ([ref.dag_id for ref in orders.consuming_dags], orders.producing_tasks) == ([CONSUMER],
+                                                                                        [])
+    assert datasets.get_dataset(ORDERS).id == orders.id  # the client encodes the slashes
+
+    def report(batch: int):
+        event = datasets.create_dataset_event(CreateDatasetEvent(dataset_uri=ORDERS,
+                                                                 extra={"batch": batch}))
+        assert (event.dataset_uri, event.source_dag_id, event.extra["batch"]) == (ORDERS, None,
+                                                                                 batch)
+
+    # The consumer is paused: each update waits in its queue, which each DELETE empties.
+    for delete in (lambda: datasets.delete_dag_dataset_queued_event(CONSUMER, ORDERS),
+                   lambda: datasets.delete_dag_dataset_queued_events(CONSUMER),
+                   lambda: datasets.delete_dataset_queued_events(ORDERS)):
+        report(1)
+        queued = datasets.get_dataset_queued_events(ORDERS).datasets
+        assert [(q.uri, q.dag_id) for q in queued] == [(ORDERS, CONSUMER)]
+        assert [q.uri for q in datasets.get_dag_dataset_queued_events(CONSUMER).datasets] == [
+            ORDERS]
+        assert datasets.get_dag_dataset_queued_event(CONSUMER, ORDERS).dag_id == CONSUMER
+        delete()
+        with pytest.raises(NotFoundException):
+            datasets.get_dag_dataset_queued_event(CONSUMER, ORDERS)
+
+    # Unpaused, the next update triggers a run that names it as its upstream event.
+    apis.DAGApi(api).patch_dag(CONSUMER, DAG(is_paused=False), update_mask=["is_paused"])
+    report(2)
+
+    def triggered():
+        scheduler.assert_alive()
+        found = runs.get_dag_runs(CONSUMER, state=["success"]).dag_runs
+        return found[0] if found else None
+
+    run = wait_for(triggered, RUN_TIMEOUT, f"a dataset-triggered run of {CONSUMER}",
+                   scheduler.describe)
+    assert run.run_type == "dataset_triggered"
+    # As in Airflow, a DAG's first dataset-triggered run consumes every earlier update of its
+    # datasets, including those whose queue entries were deleted.
+    upstream = datasets.get_upstream_dataset_events(CONSUMER, run.dag_run_id).dataset_events
+    assert [e.extra["batch"] for e in upstream] == [1, 1, 1, 2]
+    assert (upstream[-1].extra, upstream[-1].dataset_id) == ({"batch": 2, "from_rest_api": True},
+                                                             orders.id)
+    assert [r.run_id for r in upstream[-1].created_dagruns] == [run.dag_run_id]
+    events = datasets.get_dataset_events(dataset_id=orders.id, order_by="-timestamp")
+    assert events.total_entries == 4
+    assert events.dataset_events[0].created_dagruns[0].state.value == "success"
+
 
 def test_event_logs(api, world):
     events = apis.EventLogApi(api)

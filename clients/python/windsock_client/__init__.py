@@ -25,6 +25,7 @@ __all__ = [
     "DAGRunApi",
     "DagStatsApi",
     "DagWarningApi",
+    "DatasetApi",
     "EventLogApi",
     "ImportErrorApi",
     "MonitoringApi",
@@ -54,6 +55,7 @@ __all__ = [
     "ApiTokenCollection",
     "ApiTokenCreate",
     "ApiTokenCreated",
+    "BasicDAGRun",
     "ClassReference",
     "ClearDagRun",
     "ClearDagRunResult",
@@ -67,6 +69,7 @@ __all__ = [
     "ConnectionCreate",
     "ConnectionTestResult",
     "ConnectionUpdate",
+    "CreateDatasetEvent",
     "DAG",
     "DAGCollection",
     "DAGDetail",
@@ -75,6 +78,7 @@ __all__ = [
     "DAGRunCollection",
     "DAGRunCreate",
     "DagRunState",
+    "DagScheduleDatasetReference",
     "DagSource",
     "DagStatsCollection",
     "DagStatsCollectionItem",
@@ -82,6 +86,10 @@ __all__ = [
     "DagWarning",
     "DagWarningCollection",
     "DagWarningType",
+    "Dataset",
+    "DatasetCollection",
+    "DatasetEvent",
+    "DatasetEventCollection",
     "Error",
     "EventLog",
     "EventLogCollection",
@@ -103,6 +111,8 @@ __all__ = [
     "PoolUpdate",
     "Provider",
     "ProviderCollection",
+    "QueuedEvent",
+    "QueuedEventCollection",
     "Resource",
     "Role",
     "RoleCollection",
@@ -125,6 +135,7 @@ __all__ = [
     "TaskInstanceReferenceCollection",
     "TaskInstanceState",
     "TaskLog",
+    "TaskOutletDatasetReference",
     "TaskStateFilter",
     "TimeDelta",
     "TokenRequest",
@@ -152,6 +163,7 @@ from windsock_client.api.dag_api import DAGApi as DAGApi
 from windsock_client.api.dag_run_api import DAGRunApi as DAGRunApi
 from windsock_client.api.dag_stats_api import DagStatsApi as DagStatsApi
 from windsock_client.api.dag_warning_api import DagWarningApi as DagWarningApi
+from windsock_client.api.dataset_api import DatasetApi as DatasetApi
 from windsock_client.api.event_log_api import EventLogApi as EventLogApi
 from windsock_client.api.import_error_api import ImportErrorApi as ImportErrorApi
 from windsock_client.api.monitoring_api import MonitoringApi as MonitoringApi
@@ -185,6 +197,7 @@ from windsock_client.models.api_token import ApiToken as ApiToken
 from windsock_client.models.api_token_collection import ApiTokenCollection as ApiTokenCollection
 from windsock_client.models.api_token_create import ApiTokenCreate as ApiTokenCreate
 from windsock_client.models.api_token_created import ApiTokenCreated as ApiTokenCreated
+from windsock_client.models.basic_dag_run import BasicDAGRun as BasicDAGRun
 from windsock_client.models.class_reference import ClassReference as ClassReference
 from windsock_client.models.clear_dag_run import ClearDagRun as ClearDagRun
 from windsock_client.models.clear_dag_run_result import ClearDagRunResult as ClearDagRunResult
@@ -198,6 +211,7 @@ from windsock_client.models.connection_collection_item import ConnectionCollecti
 from windsock_client.models.connection_create import ConnectionCreate as ConnectionCreate
 from windsock_client.models.connection_test_result import ConnectionTestResult as ConnectionTestResult
 from windsock_client.models.connection_update import ConnectionUpdate as ConnectionUpdate
+from windsock_client.models.create_dataset_event import CreateDatasetEvent as CreateDatasetEvent
 from windsock_client.models.dag import DAG as DAG
 from windsock_client.models.dag_collection import DAGCollection as DAGCollection
 from windsock_client.models.dag_detail import DAGDetail as DAGDetail
@@ -206,6 +220,7 @@ from windsock_client.models.dag_run import DAGRun as DAGRun
 from windsock_client.models.dag_run_collection import DAGRunCollection as DAGRunCollection
 from windsock_client.models.dag_run_create import DAGRunCreate as DAGRunCreate
 from windsock_client.models.dag_run_state import DagRunState as DagRunState
+from windsock_client.models.dag_schedule_dataset_reference import DagScheduleDatasetReference as DagScheduleDatasetReference
 from windsock_client.models.dag_source import DagSource as DagSource
 from windsock_client.models.dag_stats_collection import DagStatsCollection as DagStatsCollection
 from windsock_client.models.dag_stats_collection_item import DagStatsCollectionItem as DagStatsCollectionItem
@@ -213,6 +228,10 @@ from windsock_client.models.dag_stats_state_collection_item import DagStatsState
 from windsock_client.models.dag_warning import DagWarning as DagWarning
 from windsock_client.models.dag_warning_collection import DagWarningCollection as DagWarningCollection
 from windsock_client.models.dag_warning_type import DagWarningType as DagWarningType
+from windsock_client.models.dataset import Dataset as Dataset
+from windsock_client.models.dataset_collection import DatasetCollection as DatasetCollection
+from windsock_client.models.dataset_event import DatasetEvent as DatasetEvent
+from windsock_client.models.dataset_event_collection import DatasetEventCollection as DatasetEventCollection
 from windsock_client.models.error import Error as Error
 from windsock_client.models.event_log import EventLog as EventLog
 from windsock_client.models.event_log_collection import EventLogCollection as EventLogCollection
@@ -234,6 +253,8 @@ from windsock_client.models.pool_create import PoolCreate as PoolCreate
 from windsock_client.models.pool_update import PoolUpdate as PoolUpdate
 from windsock_client.models.provider import Provider as Provider
 from windsock_client.models.provider_collection import ProviderCollection as ProviderCollection
+from windsock_client.models.queued_event import QueuedEvent as QueuedEvent
+from windsock_client.models.queued_event_collection import QueuedEventCollection as QueuedEventCollection
 from windsock_client.models.resource import Resource as Resource
 from windsock_client.models.role import Role as Role
 from windsock_client.models.role_collection import RoleCollection as RoleCollection
@@ -256,6 +277,7 @@ from windsock_client.models.task_instance_reference import TaskInstanceReference
 from windsock_client.models.task_instance_reference_collection import TaskInstanceReferenceCollection as TaskInstanceReferenceCollection
 from windsock_client.models.task_instance_state import TaskInstanceState as TaskInstanceState
 from windsock_client.models.task_log import TaskLog as TaskLog
+from windsock_client.models.task_outlet_dataset_reference import TaskOutletDatasetReference as TaskOutletDatasetReference
 from windsock_client.models.task_state_filter import TaskStateFilter as TaskStateFilter
 from windsock_client.models.time_delta import TimeDelta as TimeDelta
 from windsock_client.models.token_request import TokenRequest as TokenRequest

@@ -452,6 +452,9 @@ class Dataset(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
 
+    consuming_dags: Mapped[list[DagScheduleDataset]] = relationship(lazy="raise", viewonly=True)
+    producing_tasks: Mapped[list[TaskOutletDataset]] = relationship(lazy="raise", viewonly=True)
+
 
 class DagScheduleDataset(Base):
     """A DAG scheduled on a dataset (it is named in the DAG's dataset condition)."""

@@ -19,7 +19,7 @@ DAG_PREFIX = "DAG:"
 API_ACCESS = (ACCESS, API)
 
 DAG_RESOURCES = ("DAGs", "DAG Runs", "Task Instances", "Task Logs", "XComs", "DAG Code",
-                 "DAG Warnings", "Import Errors", "Audit Logs")
+                 "DAG Warnings", "Import Errors", "Audit Logs", "Datasets")
 OPS_RESOURCES = ("Connections", "Variables", "Pools", "Configurations", "Plugins", "Providers")
 ADMIN_RESOURCES = ("Users", "Roles", "Permissions")
 RESOURCES = (API, *DAG_RESOURCES, *OPS_RESOURCES, *ADMIN_RESOURCES)
@@ -52,6 +52,7 @@ def _user() -> set[Pair]:
 
 def _op() -> set[Pair]:
     return (_user() | {(a, r) for a in CRUD for r in ("Connections", "Pools", "Variables")}
+            | {(a, "Datasets") for a in (CREATE, DELETE)}
             | {(READ, r) for r in ("Configurations", "Plugins", "Providers")})
 
 

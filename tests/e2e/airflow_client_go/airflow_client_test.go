@@ -46,9 +46,9 @@ type tracer struct{ next http.RoundTripper }
 
 func (tr tracer) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := tr.next.RoundTrip(req)
-	if err == nil {
+	if err == nil { // the path as sent, with a dataset URI's slashes escaped
 		trace.Lock()
-		trace.lines = append(trace.lines, fmt.Sprintf("%s %s %d", req.Method, req.URL.Path, resp.StatusCode))
+		trace.lines = append(trace.lines, fmt.Sprintf("%s %s %d", req.Method, req.URL.EscapedPath(), resp.StatusCode))
 		trace.Unlock()
 	}
 	return resp, err
@@ -506,6 +506,33 @@ func TestExtraLinksPluginsAndProviders(t *testing.T) {
 		names[provider.GetPackageName()] = true
 	}
 	require(t, "Windsock's own provider listed", names["windsock"])
+}
+
+func TestDatasets(t *testing.T) {
+	s := server(t)
+	api := s.api.DatasetApi
+	uri := os.Getenv("AIRFLOW_CLIENT_TEST_DATASET_URI")
+	require(t, "AIRFLOW_CLIENT_TEST_DATASET_URI set", uri != "")
+	page := ok(api.GetDatasets(s.ctx).UriPattern("e2e/").OrderBy("uri").Limit(10).Execute()).get(t, "GetDatasets")
+	equal(t, "datasets listed", len(page.GetDatasets()), 1)
+	// The client escapes the URI's slashes in the path.
+	dataset := ok(api.GetDataset(s.ctx, uri).Execute()).get(t, "GetDataset")
+	equal(t, "dataset by URI", dataset.GetId(), page.GetDatasets()[0].GetId())
+	require(t, "the dataset's consumer", len(dataset.GetConsumingDags()) == 1)
+	consumer := dataset.GetConsumingDags()[0].GetDagId()
+
+	events := ok(api.GetDatasetEvents(s.ctx).DatasetId(dataset.GetId()).OrderBy("-timestamp").Execute()).
+		get(t, "GetDatasetEvents")
+	equal(t, "events of the dataset", len(events.GetDatasetEvents()), 1)
+	event := events.GetDatasetEvents()[0]
+	equal(t, "an update reported from outside has no source DAG", event.GetSourceDagId(), "")
+	require(t, "the update triggered one run", len(event.GetCreatedDagruns()) == 1)
+	run := event.GetCreatedDagruns()[0]
+	equal(t, "the triggered run's DAG", run.GetDagId(), consumer)
+	upstream := ok(api.GetUpstreamDatasetEvents(s.ctx, consumer, run.GetRunId()).Execute()).
+		get(t, "GetUpstreamDatasetEvents")
+	equal(t, "the run's upstream events", len(upstream.GetDatasetEvents()), 1)
+	equal(t, "the run's upstream event", upstream.GetDatasetEvents()[0].GetDatasetUri(), uri)
 }
 
 func TestXComsAndEventLogs(t *testing.T) {

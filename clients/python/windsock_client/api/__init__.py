@@ -8,6 +8,7 @@ from windsock_client.api.dag_api import DAGApi
 from windsock_client.api.dag_run_api import DAGRunApi
 from windsock_client.api.dag_stats_api import DagStatsApi
 from windsock_client.api.dag_warning_api import DagWarningApi
+from windsock_client.api.dataset_api import DatasetApi
 from windsock_client.api.event_log_api import EventLogApi
 from windsock_client.api.import_error_api import ImportErrorApi
 from windsock_client.api.monitoring_api import MonitoringApi

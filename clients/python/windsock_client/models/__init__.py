@@ -21,6 +21,7 @@ from windsock_client.models.api_token import ApiToken
 from windsock_client.models.api_token_collection import ApiTokenCollection
 from windsock_client.models.api_token_create import ApiTokenCreate
 from windsock_client.models.api_token_created import ApiTokenCreated
+from windsock_client.models.basic_dag_run import BasicDAGRun
 from windsock_client.models.class_reference import ClassReference
 from windsock_client.models.clear_dag_run import ClearDagRun
 from windsock_client.models.clear_dag_run_result import ClearDagRunResult
@@ -34,6 +35,7 @@ from windsock_client.models.connection_collection_item import ConnectionCollecti
 from windsock_client.models.connection_create import ConnectionCreate
 from windsock_client.models.connection_test_result import ConnectionTestResult
 from windsock_client.models.connection_update import ConnectionUpdate
+from windsock_client.models.create_dataset_event import CreateDatasetEvent
 from windsock_client.models.dag import DAG
 from windsock_client.models.dag_collection import DAGCollection
 from windsock_client.models.dag_detail import DAGDetail
@@ -42,6 +44,7 @@ from windsock_client.models.dag_run import DAGRun
 from windsock_client.models.dag_run_collection import DAGRunCollection
 from windsock_client.models.dag_run_create import DAGRunCreate
 from windsock_client.models.dag_run_state import DagRunState
+from windsock_client.models.dag_schedule_dataset_reference import DagScheduleDatasetReference
 from windsock_client.models.dag_source import DagSource
 from windsock_client.models.dag_stats_collection import DagStatsCollection
 from windsock_client.models.dag_stats_collection_item import DagStatsCollectionItem
@@ -49,6 +52,10 @@ from windsock_client.models.dag_stats_state_collection_item import DagStatsState
 from windsock_client.models.dag_warning import DagWarning
 from windsock_client.models.dag_warning_collection import DagWarningCollection
 from windsock_client.models.dag_warning_type import DagWarningType
+from windsock_client.models.dataset import Dataset
+from windsock_client.models.dataset_collection import DatasetCollection
+from windsock_client.models.dataset_event import DatasetEvent
+from windsock_client.models.dataset_event_collection import DatasetEventCollection
 from windsock_client.models.error import Error
 from windsock_client.models.event_log import EventLog
 from windsock_client.models.event_log_collection import EventLogCollection
@@ -70,6 +77,8 @@ from windsock_client.models.pool_create import PoolCreate
 from windsock_client.models.pool_update import PoolUpdate
 from windsock_client.models.provider import Provider
 from windsock_client.models.provider_collection import ProviderCollection
+from windsock_client.models.queued_event import QueuedEvent
+from windsock_client.models.queued_event_collection import QueuedEventCollection
 from windsock_client.models.resource import Resource
 from windsock_client.models.role import Role
 from windsock_client.models.role_collection import RoleCollection
@@ -92,6 +101,7 @@ from windsock_client.models.task_instance_reference import TaskInstanceReference
 from windsock_client.models.task_instance_reference_collection import TaskInstanceReferenceCollection
 from windsock_client.models.task_instance_state import TaskInstanceState
 from windsock_client.models.task_log import TaskLog
+from windsock_client.models.task_outlet_dataset_reference import TaskOutletDatasetReference
 from windsock_client.models.task_state_filter import TaskStateFilter
 from windsock_client.models.time_delta import TimeDelta
 from windsock_client.models.token_request import TokenRequest

@@ -34,8 +34,8 @@ class Resource(BaseModel):
     @field_validator('name', mode="before")
     def name_validate_regular_expression(cls, value):
         """Validates the regular expression"""
-        if isinstance(value, str) and not re.match(r"^(API|DAGs|DAG Runs|Task Instances|Task Logs|XComs|DAG Code|DAG Warnings|Import Errors|Audit Logs|Connections|Variables|Pools|Configurations|Plugins|Providers|Users|Roles|Permissions|DAG:[A-Za-z0-9_.-]{1,250})$", value):
-            raise ValueError(r"must validate the regular expression /^(API|DAGs|DAG Runs|Task Instances|Task Logs|XComs|DAG Code|DAG Warnings|Import Errors|Audit Logs|Connections|Variables|Pools|Configurations|Plugins|Providers|Users|Roles|Permissions|DAG:[A-Za-z0-9_.-]{1,250})$/")
+        if isinstance(value, str) and not re.match(r"^(API|DAGs|DAG Runs|Task Instances|Task Logs|XComs|DAG Code|DAG Warnings|Import Errors|Audit Logs|Datasets|Connections|Variables|Pools|Configurations|Plugins|Providers|Users|Roles|Permissions|DAG:[A-Za-z0-9_.-]{1,250})$", value):
+            raise ValueError(r"must validate the regular expression /^(API|DAGs|DAG Runs|Task Instances|Task Logs|XComs|DAG Code|DAG Warnings|Import Errors|Audit Logs|Datasets|Connections|Variables|Pools|Configurations|Plugins|Providers|Users|Roles|Permissions|DAG:[A-Za-z0-9_.-]{1,250})$/")
         return value
 
     model_config = ConfigDict(
