@@ -32,11 +32,15 @@ def _component(name: str, value: str) -> str:
     return f"{name}={quote(value, safe=':+')}"
 
 
-def log_path(dag_id: str, run_id: str, task_id: str, try_number: int) -> Path:
-    """Where the log of one try of a task instance is written."""
-    return (Path(config.get("logging", "base_log_folder")) / _component("dag_id", dag_id)
-            / _component("run_id", run_id) / _component("task_id", task_id)
-            / f"attempt={int(try_number)}.log")
+def log_path(dag_id: str, run_id: str, task_id: str, try_number: int,
+             map_index: int = -1) -> Path:
+    """Where the log of one try of a task instance is written (a mapped instance's in a
+    `map_index=N` folder of its task's, as Airflow lays them out)."""
+    folder = (Path(config.get("logging", "base_log_folder")) / _component("dag_id", dag_id)
+              / _component("run_id", run_id) / _component("task_id", task_id))
+    if map_index >= 0:
+        folder /= f"map_index={int(map_index)}"
+    return folder / f"attempt={int(try_number)}.log"
 
 
 def read(path: Path, offset: int, max_bytes: int | None) -> tuple[str, int]:

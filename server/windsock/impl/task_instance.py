@@ -194,7 +194,7 @@ def get_log(dag_id: str, dag_run_id: str, task_id: str, task_try_number: int,
     if task_try_number > ti.try_number:
         raise _no_try(ti, task_try_number)
     key = (dag_id, dag_run_id, task_id, ti.map_index, task_try_number)
-    path = logs.log_path(dag_id, dag_run_id, task_id, task_try_number)
+    path = logs.log_path(dag_id, dag_run_id, task_id, task_try_number, ti.map_index)
     try:
         if full_content:
             text, end = logs.read(path, 0, None)

@@ -52,7 +52,7 @@ def run_task(key: TaskKey) -> int:
     if claim is None:
         log.info("%s is not queued; not running it", "/".join(map(str, key)))
         return 0
-    path = logs.log_path(key.dag_id, key.run_id, key.task_id, claim.try_number)
+    path = logs.log_path(key.dag_id, key.run_id, key.task_id, claim.try_number, key.map_index)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as out:
         _note(out, f"Try {claim.try_number} of {claim.max_tries + 1} of task {key.task_id!r} "
