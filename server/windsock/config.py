@@ -38,6 +38,9 @@ OPTIONS: tuple[Option, ...] = (
            "Whether a DAG seen for the first time starts paused (a DAG can override it)."),
     Option("core", "parallelism", "32",
            "Most task instances queued or running at once, over every DAG and pool."),
+    Option("core", "max_map_length", "1024",
+           "Most task instances one mapped task may expand into in a run; a longer expansion "
+           "fails the task (or, over literal lists, is an import error of its DAG file)."),
     Option("core", "executor", "local",
            "How task instances are run: `local` runs each in a child process of the scheduler."),
     Option("dag_processor", "file_parsing_timeout", "50",

@@ -11,7 +11,9 @@ The API and the scheduler never import DAG files; everything they need is in thi
      "retry_delay", "execution_timeout" (seconds or null), "pool", "pool_slots", "queue",
      "priority_weight", "owner", "doc_md", "outlets" (dataset URIs), "upstream_task_ids",
      "downstream_task_ids",
-     "command" (shell tasks), "env" (shell tasks), "links" (name -> URL template, if any)}]}
+     "command" (shell tasks; null when mapped over), "env" (shell tasks), "links" (name -> URL
+     template, if any), "expand" (a mapped task's expansion, see windsock.dags.mapping),
+     "max_active_tis_per_dag" (if set)}]}
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from windsock.dags import datasets
+from windsock.dags import datasets, mapping
 from windsock.dags.dag import DAG
 from windsock.dags.tasks import ShellTask, Task
 
@@ -55,6 +57,10 @@ def serialize_task(task: Task) -> dict[str, Any]:
     }
     if task.links:
         body["links"] = dict(task.links)
+    if task.is_mapped:
+        body["expand"] = mapping.wire(task.expand_input)
+    if task.max_active_tis_per_dag is not None:
+        body["max_active_tis_per_dag"] = task.max_active_tis_per_dag
     if isinstance(task, ShellTask):
         body["command"] = task.command
         body["env"] = task.env

@@ -1,15 +1,17 @@
 """Tasks: the steps of a DAG. A Python callable (`@task`), a branch (`@task.branch`) or a shell
-command (`ShellTask`), wired with `>>` / `<<` and sharing values through XComs."""
+command (`ShellTask`), wired with `>>` / `<<` and sharing values through XComs; any of them can
+be mapped over lists with `.partial(...).expand(...)` (see windsock.dags.mapping)."""
 
 from __future__ import annotations
 
 import functools
+import inspect
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from windsock.dags import context, datasets
+from windsock.dags import context, datasets, mapping
 from windsock.links import check_template
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
@@ -39,8 +41,9 @@ class Task:
                  execution_timeout: timedelta | None = None, pool: str | None = None,
                  pool_slots: int | None = None, queue: str | None = None,
                  priority_weight: int | None = None, owner: str | None = None,
-                 doc_md: str | None = None,
-                 links: dict[str, str] | None = None, outlets: Iterable[Any] | None = None):
+                 doc_md: str | None = None, max_active_tis_per_dag: int | None = None,
+                 links: dict[str, str] | None = None, outlets: Iterable[Any] | None = None,
+                 expand: Mapping[str, Any] | None = None):
         self.task_id = check_id("task_id", task_id)
         self.dag = dag or context.current_dag()
         given = {"trigger_rule": trigger_rule, "retries": retries, "retry_delay": retry_delay,
@@ -56,6 +59,12 @@ class Task:
                              f"use one of {', '.join(sorted(TRIGGER_RULES))}")
         if self.retries < 0 or self.pool_slots < 1:
             raise ValueError(f"task {task_id!r}: retries must be >= 0 and pool_slots >= 1")
+        if max_active_tis_per_dag is not None and max_active_tis_per_dag < 1:
+            raise ValueError(f"task {task_id!r}: max_active_tis_per_dag must be >= 1")
+        # most instances of this task queued or running at once over all runs of its DAG
+        self.max_active_tis_per_dag = max_active_tis_per_dag
+        # what the task is mapped over: argument -> list or XComArg (empty: not mapped)
+        self.expand_input = {} if expand is None else mapping.check(task_id, expand, XComArg)
         self.doc_md = doc_md
         self.links = dict(links or {})  # extra links: name -> URL template
         for name, template in self.links.items():
@@ -67,6 +76,13 @@ class Task:
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
         self.dag.add_task(self)
+        for value in self.expand_input.values():
+            if isinstance(value, XComArg):
+                value.task >> self
+
+    @property
+    def is_mapped(self) -> bool:
+        return bool(self.expand_input)
 
     @property
     def start_date(self) -> datetime | None:
@@ -134,6 +150,17 @@ def _tasks(items) -> list[Task]:
     return [item.task if isinstance(item, XComArg) else item for item in items]
 
 
+class Partial:
+    """A task with some of its arguments fixed, waiting for `.expand(**lists)` to name the ones
+    it is mapped over."""
+
+    def __init__(self, make: Callable[[dict[str, Any]], Any]):
+        self._make = make
+
+    def expand(self, **mapped: Any):
+        return self._make(mapped)
+
+
 class PythonTask(Task):
     """Calls a Python function; its return value is stored as the `return_value` XCom."""
 
@@ -147,6 +174,19 @@ class PythonTask(Task):
         for value in (*self.op_args, *self.op_kwargs.values()):
             if isinstance(value, XComArg):
                 value.task >> self
+        self._check_mapped_arguments()
+
+    def _check_mapped_arguments(self) -> None:
+        parameters = inspect.signature(self.python_callable).parameters
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+        for name in self.expand_input:
+            if name in self.op_kwargs:
+                raise ValueError(f"task {self.task_id!r}: {name}= is both fixed by partial() "
+                                 "and mapped by expand()")
+            if name not in parameters and not takes_any:
+                raise ValueError(f"task {self.task_id!r}: "
+                                 f"{self.python_callable.__name__}() has no argument {name!r} "
+                                 "to map over")
 
 
 class BranchTask(PythonTask):
@@ -155,29 +195,51 @@ class BranchTask(PythonTask):
 
 
 class ShellTask(Task):
-    """Runs a shell command; exit code 0 is success, anything else is a failure."""
+    """Runs a shell command; exit code 0 is success, anything else is a failure. Mapped, it
+    runs once per item of the commands (or environments) it is expanded over:
+    `ShellTask.partial(task_id="echo").expand(command=["echo 1", "echo 2"])`."""
 
-    def __init__(self, task_id: str, command: str, *, env: dict[str, str] | None = None,
-                 **options):
+    MAPPABLE = ("command", "env")
+
+    def __init__(self, task_id: str, command: str | None = None, *,
+                 env: dict[str, str] | None = None, **options):
         super().__init__(task_id, **options)
-        if not isinstance(command, str) or not command.strip():
+        unknown = set(self.expand_input) - set(self.MAPPABLE)
+        if unknown:
+            raise ValueError(f"task {task_id!r}: a shell task maps over command= or env=, "
+                             f"not {', '.join(sorted(unknown))}")
+        mapped = "command" in self.expand_input
+        if mapped and command is not None:
+            raise ValueError(f"task {task_id!r}: command= is both fixed and mapped")
+        if not mapped and (not isinstance(command, str) or not command.strip()):
             raise ValueError(f"task {task_id!r}: command must be a non-empty string")
         self.command = command
         self.env = dict(env or {})
+
+    @classmethod
+    def partial(cls, task_id: str, **options: Any) -> Partial:
+        """The task with `options` fixed; `.expand(command=[...])` (or env=) maps it."""
+        return Partial(lambda mapped: cls(task_id, expand=mapped, **options))
 
 
 def _decorator(cls: type[PythonTask]):
     def decorate(function: Callable | None = None, **options):
         def wrap(func: Callable) -> Callable[..., XComArg]:
-            @functools.wraps(func)
-            def factory(*args, **kwargs) -> XComArg:
+            def build(args: Sequence[Any], kwargs: dict[str, Any],
+                      mapped: dict[str, Any] | None = None) -> XComArg:
                 dag = options.get("dag") or context.current_dag()
                 task_id = dag.unique_task_id(options.get("task_id") or func.__name__)
                 rest = {k: v for k, v in options.items() if k not in ("task_id", "dag")}
-                created = cls(task_id, func, op_args=args, op_kwargs=kwargs, dag=dag, **rest)
-                return XComArg(created)
+                return XComArg(cls(task_id, func, op_args=args, op_kwargs=kwargs, dag=dag,
+                                   expand=mapped, **rest))
+
+            @functools.wraps(func)
+            def factory(*args, **kwargs) -> XComArg:
+                return build(args, kwargs)
 
             factory.function = func
+            factory.partial = lambda **fixed: Partial(lambda mapped: build((), fixed, mapped))
+            factory.expand = lambda **mapped: build((), {}, mapped)
             return factory
 
         return wrap(function) if function is not None else wrap
@@ -196,4 +258,5 @@ task.__doc__ = """Turn a function into a task factory: calling it inside a DAG a
     def load(rows): ...
 
     load(extract())  # extract >> load, and load receives extract's return value
+    load.partial(table="t").expand(rows=extract())  # one load per item extract returns
 """

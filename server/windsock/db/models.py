@@ -342,6 +342,8 @@ class TaskInstance(Base):
     pool_slots: Mapped[int] = mapped_column(Integer, default=1)
     queue: Mapped[str | None] = mapped_column(String(256), index=True)
     priority_weight: Mapped[int] = mapped_column(Integer, default=1)
+    # most instances of the task queued or running at once over the DAG's runs (None: no limit)
+    max_active_tis_per_dag: Mapped[int | None] = mapped_column(Integer)
     operator: Mapped[str | None] = mapped_column(String(1000))
     executor: Mapped[str | None] = mapped_column(String(1000), index=True)
     queued_dttm: Mapped[datetime | None] = mapped_column(UtcDateTime)

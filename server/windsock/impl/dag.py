@@ -113,7 +113,7 @@ def _task(task: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         "trigger_rule": task["trigger_rule"],
         "extra_links": [],
         "depends_on_past": False,
-        "is_mapped": False,
+        "is_mapped": "expand" in task,
         "wait_for_downstream": False,
         "retries": task["retries"],
         "queue": task["queue"],

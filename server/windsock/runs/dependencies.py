@@ -104,6 +104,16 @@ def _dag_slots_reason(sess: Session, dag: Dag) -> str | None:
             f"{dag.dag_id!r} has been reached.")
 
 
+def _task_slots_reason(sess: Session, ti: TaskInstance) -> str | None:
+    limit = ti.max_active_tis_per_dag
+    if limit is None or sess.scalar(select(func.count()).where(
+            TaskInstance.dag_id == ti.dag_id, TaskInstance.task_id == ti.task_id,
+            TaskInstance.state.in_(RUNNING_TI_STATES))) < limit:
+        return None
+    return (f"The maximum number of running instances of task {ti.task_id!r} over the runs of "
+            f"its DAG ({limit}, its max_active_tis_per_dag) has been reached.")
+
+
 def retry_at(ti: TaskInstance, task: Mapping[str, Any]) -> datetime | None:
     """When an `up_for_retry` task instance may run again (None: not waiting for a retry)."""
     if ti.state != "up_for_retry" or ti.end_date is None:
@@ -132,6 +142,7 @@ def unmet(sess: Session, ti: TaskInstance, run: DagRun, dag: Dag,
         "Dagrun Running": None if run.state == "running" else (
             f"Task instance's DAG run is not in the 'running' state but in {run.state!r}."),
         "Task Instance Slots Available": _dag_slots_reason(sess, dag),
+        "Task Concurrency": _task_slots_reason(sess, ti),
         "Pool Slots Available": _pool_reason(sess, ti),
     }
     if task is None:

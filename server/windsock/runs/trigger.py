@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from windsock.dags import mapping
 from windsock.db.models import DagRun, TaskInstance
 
 
@@ -23,7 +24,9 @@ def create_run(sess: Session, serialized: Mapping[str, Any], *, run_id: str,
                logical_date: datetime, conf: Mapping[str, Any], run_type: str,
                note: str | None = None, data_interval: tuple[datetime, datetime] | None = None,
                ) -> DagRun:
-    """A queued run with one task instance per task (state not yet decided). Flushes nothing;
+    """A queued run with one task instance per task (state not yet decided); a task mapped over
+    literal lists gets one per combination right away (none: one skipped instance), a task
+    mapped over return values one stand-in that the scheduler expands later. Flushes nothing;
     the caller flushes and maps a duplicate run id or logical date to its own error."""
     now = datetime.now(timezone.utc)
     start, end = data_interval or (logical_date, logical_date)
@@ -33,9 +36,30 @@ def create_run(sess: Session, serialized: Mapping[str, Any], *, run_id: str,
                  conf=json.dumps(dict(conf)), note=note)
     sess.add(run)
     for task in serialized["tasks"]:
-        sess.add(TaskInstance(
-            dag_id=run.dag_id, run_id=run_id, task_id=task["task_id"], map_index=-1,
-            state=None, try_number=0, max_tries=task["retries"], pool=task["pool"],
-            pool_slots=task["pool_slots"], queue=task["queue"],
-            priority_weight=task["priority_weight"], operator=task["class_name"]))
+        expansion = task.get("expand")
+        count = None
+        if expansion is not None and not mapping.sources(expansion):
+            try:
+                count = mapping.length(task["task_id"], expansion, {})
+            except mapping.ExpansionError:
+                pass  # ([core] max_map_length was lowered:) the scheduler fails the stand-in
+        sess.add_all(instances(run.dag_id, run_id, task, count, now))
     return run
+
+
+def instances(dag_id: str, run_id: str, task: Mapping[str, Any], count: int | None,
+              now: datetime) -> list[TaskInstance]:
+    """The task instances of `task` in a run: map indexes 0 to `count`-1, or with no count the
+    one instance -1 (an unmapped task, or a mapped task's stand-in), skipped for a count of 0."""
+    fields = dict(dag_id=dag_id, run_id=run_id, task_id=task["task_id"], state=None,
+                  try_number=0, max_tries=task["retries"], pool=task["pool"],
+                  pool_slots=task["pool_slots"], queue=task["queue"],
+                  priority_weight=task["priority_weight"],
+                  max_active_tis_per_dag=task.get("max_active_tis_per_dag"),
+                  operator=task["class_name"])
+    if count is None:
+        return [TaskInstance(map_index=-1, **fields)]
+    if count == 0:
+        return [TaskInstance(map_index=-1, **{**fields, "state": "skipped"}, start_date=now,
+                             end_date=now, duration=0.0)]
+    return [TaskInstance(map_index=index, **fields) for index in range(count)]

@@ -26,6 +26,7 @@ from windsock.db.engine import session
 from windsock.db.models import DagRun, SerializedDag, TaskInstance, XCom, utcnow
 from windsock.runs import datasets
 from windsock.runs.clearing import archive_try
+from windsock.runs.returns import return_values
 from windsock.scheduler.executors import TaskKey
 
 
@@ -120,14 +121,13 @@ def heartbeat(claim: Claim) -> bool:
 
 
 def upstream_values(claim: Claim) -> dict[str, Any]:
-    """The return values of the task's upstream tasks in this run, by task id."""
-    task = claim.task or {}
+    """The return values of the task's upstream tasks in this run, by task id (a mapped one's as
+    the list of its instances' values)."""
+    upstream = (claim.task or {}).get("upstream_task_ids", ())
+    tasks = {task["task_id"]: task for task in claim.dag.get("tasks", ())
+             if task["task_id"] in upstream}
     with session() as sess:
-        rows = sess.execute(select(XCom.task_id, XCom.value).where(
-            XCom.dag_id == claim.key.dag_id, XCom.run_id == claim.key.run_id,
-            XCom.task_id.in_(task.get("upstream_task_ids", ())), XCom.map_index == -1,
-            XCom.key == RETURN_VALUE))
-        return {task_id: json.loads(value) for task_id, value in rows}
+        return return_values(sess, claim.key.dag_id, claim.key.run_id, tasks)
 
 
 def finish(claim: Claim, state: str, value: Any = None, skipped: Sequence[str] = ()) -> bool:

@@ -3,21 +3,27 @@
 
 A task instance is scheduled once its trigger rule is met. When the rule can no longer be met,
 it takes the state Airflow gives it (UNREACHABLE), and its own downstream tasks are decided in
-the same pass, so a failure or a skip propagates down the whole graph at once.
+the same pass, so a failure or a skip propagates down the whole graph at once. A task's rule
+counts every instance of its upstream tasks (all of a mapped task's). The stand-in of a task
+mapped over return values is expanded into its instances when its rule is met.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from windsock.db.models import DagRun, TaskInstance
+from windsock.dags import mapping
+from windsock.db.models import TI_KEY, DagRun, TaskInstance
 from windsock.runs.dependencies import Upstream, retry_at, trigger_rule_unmet
 from windsock.runs.graph import topological_order
+from windsock.runs.returns import return_values
+from windsock.runs.trigger import instances
 from windsock.scheduler import events
 from windsock.scheduler.locks import move_ti
 
@@ -50,32 +56,75 @@ def decision(rule: str, upstream: Upstream) -> str | None:
 
 
 def decide_run(sess: Session, run: DagRun, tasks: Mapping[str, Mapping[str, Any]],
-               now: datetime) -> dict[str, str | None]:
+               now: datetime) -> list[str | None]:
     """Decide the task instances of `run` (`tasks`: its DAG's serialized tasks by id); returns
-    every task instance's state afterwards, by task id."""
-    tis = {ti.task_id: ti for ti in sess.scalars(select(TaskInstance).where(
-        TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id))}
-    for ti in tis.values():
+    the state of every task instance afterwards."""
+    tis: dict[str, list[TaskInstance]] = defaultdict(list)
+    for ti in sess.scalars(select(TaskInstance).where(
+            TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id)
+            .order_by(TaskInstance.task_id, TaskInstance.map_index)):
+        tis[ti.task_id].append(ti)
         if ti.task_id not in tasks and ti.state in WAITING_TO_BE_DECIDED:
             move_ti(sess, ti, "removed")
     for task_id in topological_order(tasks):
-        ti = tis.get(task_id)
-        if ti is not None:
-            _decide(sess, ti, tasks[task_id], tis, now)
+        task = tasks[task_id]
+        upstream = Upstream.of(ti.state for u in task["upstream_task_ids"] for ti in tis[u])
+        for ti in list(tis[task_id]):
+            _decide(sess, run, ti, task, tasks, tis, upstream, now)
     run.last_scheduling_decision = now
-    return {task_id: ti.state for task_id, ti in tis.items()}
+    return [ti.state for group in tis.values() for ti in group]
 
 
-def _decide(sess: Session, ti: TaskInstance, task: Mapping[str, Any],
-            tis: Mapping[str, TaskInstance], now: datetime) -> None:
+def _decide(sess: Session, run: DagRun, ti: TaskInstance, task: Mapping[str, Any],
+            tasks: Mapping[str, Mapping[str, Any]], tis: dict[str, list[TaskInstance]],
+            upstream: Upstream, now: datetime) -> None:
     if ti.state == "up_for_retry":
         if (retry_at(ti, task) or now) <= now and move_ti(sess, ti, "scheduled"):
             events.record(sess, "task_retry", ti)
         return
     if ti.state is not None:
         return
-    upstream = Upstream.of(tis[u].state for u in task["upstream_task_ids"] if u in tis)
     state = decision(task["trigger_rule"], upstream)
+    if state == "scheduled" and "expand" in task and ti.map_index == -1:
+        tis[ti.task_id] = _expand(sess, run, ti, task, tasks, now)
+        for instance in tis[ti.task_id]:
+            if instance.state is None:
+                move_ti(sess, instance, "scheduled")
+        return
     ended = {} if state == "scheduled" else {"start_date": now, "end_date": now, "duration": 0.0}
     if state and move_ti(sess, ti, state, **ended) and state == "upstream_failed":
         events.record(sess, "task_upstream_failed", ti, upstream=upstream.describe())
+
+
+def _expand(sess: Session, run: DagRun, stand_in: TaskInstance, task: Mapping[str, Any],
+            tasks: Mapping[str, Mapping[str, Any]], now: datetime) -> list[TaskInstance]:
+    """Replace the stand-in of a task mapped over return values, now that its upstream tasks
+    are done, by its instances (the stand-in becomes map index 0); none: it is skipped. When
+    the values cannot be expanded (an upstream task returned no list, or too long a one), the
+    stand-in fails as `upstream_failed`. Returns the task's instances afterwards."""
+    returned = return_values(sess, run.dag_id, run.run_id,
+                             {source: tasks[source] for source in mapping.sources(task["expand"])})
+    ended = {"start_date": now, "end_date": now, "duration": 0.0}
+    try:
+        count = mapping.length(task["task_id"], task["expand"], returned)
+    except mapping.ExpansionError as exc:
+        if move_ti(sess, stand_in, "upstream_failed", **ended):
+            events.record(sess, "task_upstream_failed", stand_in, reason=str(exc))
+        return [stand_in]
+    if count == 0:
+        if move_ti(sess, stand_in, "skipped", **ended):
+            events.record(sess, "task_expanded", stand_in, count=0)
+        return [stand_in]
+    renumbered = sess.execute(
+        update(TaskInstance).where(*(getattr(TaskInstance, c) == getattr(stand_in, c)
+                                     for c in TI_KEY), TaskInstance.state.is_(None))
+        .values(map_index=0).execution_options(synchronize_session=False))
+    if renumbered.rowcount != 1:
+        return [stand_in]  # changed meanwhile (cleared, marked): decided next time
+    sess.expunge(stand_in)
+    added = instances(run.dag_id, run.run_id, task, count, now)[1:]
+    sess.add_all(added)
+    sess.flush()
+    first = sess.get(TaskInstance, (run.dag_id, run.run_id, task["task_id"], 0))
+    events.record(sess, "task_expanded", first, count=count)
+    return [first, *added]

@@ -1,6 +1,6 @@
 """Queueing scheduled task instances for the executor, within the limits on running tasks:
-the executor's open slots, [core] parallelism, each pool's slots and each DAG's
-max_active_tasks.
+the executor's open slots, [core] parallelism, each pool's slots, each DAG's
+max_active_tasks and each task's max_active_tis_per_dag.
 
 Two schedulers never queue the same task instance and never together overfill a pool: on
 PostgreSQL the pool rows are locked for the whole step (one scheduler queues at a time) and the
@@ -35,10 +35,12 @@ def _open_pool_slots(sess: Session) -> dict[str, float]:
             else pool.slots - usage[pool.pool].occupied(pool.include_deferred) for pool in pools}
 
 
-def _active_by_dag(sess: Session) -> Counter[str]:
-    return Counter(dict(sess.execute(
-        select(TaskInstance.dag_id, func.count())
-        .where(TaskInstance.state.in_(RUNNING_TI_STATES)).group_by(TaskInstance.dag_id)).all()))
+def _active_by_task(sess: Session) -> Counter[tuple[str, str]]:
+    """The queued and running task instances of each (DAG, task)."""
+    return Counter({(dag_id, task_id): count for dag_id, task_id, count in sess.execute(
+        select(TaskInstance.dag_id, TaskInstance.task_id, func.count())
+        .where(TaskInstance.state.in_(RUNNING_TI_STATES))
+        .group_by(TaskInstance.dag_id, TaskInstance.task_id))})
 
 
 def queue_tasks(sess: Session, job_id: int, open_slots: int, now: datetime) -> list[TaskKey]:
@@ -46,7 +48,10 @@ def queue_tasks(sess: Session, job_id: int, open_slots: int, now: datetime) -> l
     priority weight first, then oldest run; at most `open_slots` (the executor's). Returns
     their keys, for the executor once the transaction has committed."""
     pools = _open_pool_slots(sess)
-    active = _active_by_dag(sess)
+    by_task = _active_by_task(sess)
+    active: Counter[str] = Counter()
+    for (dag_id, _), count in by_task.items():
+        active[dag_id] += count
     budget = min(open_slots, config.get_int("core", "parallelism") - sum(active.values()))
     if budget <= 0:
         return []
@@ -58,17 +63,20 @@ def queue_tasks(sess: Session, job_id: int, open_slots: int, now: datetime) -> l
         .where(TaskInstance.state == "scheduled", DagRun.state == "running", SCHEDULABLE,
                TaskInstance.pool.in_([name for name, free in pools.items() if free > 0]))
         .order_by(TaskInstance.priority_weight.desc(), DagRun.logical_date,
-                  TaskInstance.dag_id, TaskInstance.task_id)
+                  TaskInstance.dag_id, TaskInstance.task_id, TaskInstance.map_index)
         .limit(MAX_CANDIDATES))
     candidates = sess.execute(locked(sess, scheduled, TaskInstance)).all()
     queued: list[TaskKey] = []
     for ti, max_active_tasks in candidates:
         if len(queued) == budget:
             break
-        if pools[ti.pool] < ti.pool_slots or active[ti.dag_id] >= max_active_tasks:
+        task = (ti.dag_id, ti.task_id)
+        if (pools[ti.pool] < ti.pool_slots or active[ti.dag_id] >= max_active_tasks
+                or by_task[task] >= (ti.max_active_tis_per_dag or math.inf)):
             continue
         if move_ti(sess, ti, "queued", queued_dttm=now, queued_by_job_id=job_id):
             pools[ti.pool] -= ti.pool_slots
             active[ti.dag_id] += 1
+            by_task[task] += 1
             queued.append(TaskKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index))
     return queued

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -133,13 +133,13 @@ def running_runs(sess: Session) -> list[DagRun]:
         DagRun)))
 
 
-def finish_run(sess: Session, run: DagRun, states: Mapping[str, str | None],
+def finish_run(sess: Session, run: DagRun, states: Sequence[str | None],
                now: datetime) -> bool:
     """Mark `run` success or failed once all its task instances (their `states`) finished;
     failed when any failed or could not run because an upstream one failed."""
-    if not all(state in FINISHED_TI_STATES for state in states.values()):
+    if not all(state in FINISHED_TI_STATES for state in states):
         return False
-    state = "failed" if any(s in FAILED_TI_STATES for s in states.values()) else "success"
+    state = "failed" if any(s in FAILED_TI_STATES for s in states) else "success"
     if not move_run(sess, run, state, end_date=now):
         return False
     events.record(sess, f"run_{state}", run)
