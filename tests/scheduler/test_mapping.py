@@ -62,6 +62,17 @@ with DAG("empty") as empty:
         return items
 
     after(each.expand(item=nothing()))
+
+with DAG("not_a_list") as not_a_list:
+    @task
+    def word():
+        return "abc"
+
+    @task
+    def letter(character):
+        return character
+
+    letter.expand(character=word())
 """
 
 
@@ -174,6 +185,15 @@ def test_an_empty_list_skips_the_mapped_task(dags):
     tis = instances("empty", run_id)
     assert {key: ti.state for key, ti in tis.items()} == {
         ("nothing", -1): "success", ("each", -1): "skipped", ("after", -1): "skipped"}
+
+
+def test_a_task_mapped_over_fails_when_it_returns_no_list(dags):
+    run_id = new_run("not_a_list")
+    assert run_to_end("not_a_list", run_id) == "failed"
+    tis = instances("not_a_list", run_id)
+    assert (tis["word", -1].state, tis["letter", -1].state) == ("failed", "upstream_failed")
+    assert ("letter map over what this task returns, which must be a list, not str"
+            in logs.log_path("not_a_list", run_id, "word", 1).read_text())
 
 
 def test_the_serialized_dag_holds_the_expansion(dags):
