@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from windsock import plugins
 
+MODULE = __name__  # the module_path under which a task's links are listed in its extra_links
 FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 CONTEXT_FIELDS = ("dag_id", "run_id", "task_id", "map_index", "logical_date", "ds", "ts_nodash",
                   "try_number")

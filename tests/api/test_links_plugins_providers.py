@@ -93,6 +93,14 @@ def test_a_task_s_links_render_for_its_instance(client, linked_run):
     assert body[PROVIDER_LINK] == "https://provider.example.org/linked/report"
 
 
+def test_the_task_lists_the_links_it_declares(client, linked_run):
+    tasks = client.get(f"{API}/dags/linked/tasks").json()["tasks"]
+    assert {t["task_id"]: [link["class_ref"] for link in t["extra_links"]] for t in tasks} == {
+        "report": [{"class_name": name, "module_path": "windsock.links"}
+                   for name in ("Day", "Docs", "Nothing", "Owner")],
+        "plain": []}
+
+
 def test_a_task_without_links_has_only_the_global_ones(client, linked_run):
     response = client.get(links_url("plain"))
     assert response.status_code == 200, response.text

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import selectinload
 
+from windsock import links
 from windsock.api import filters, paging, resources, visibility
 from windsock.api.problems import Conflict, Forbidden, NotFound
 from windsock.api.representations import iso, only_fields
@@ -111,7 +112,8 @@ def _task(task: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         "start_date": None,
         "end_date": data["end_date"],
         "trigger_rule": task["trigger_rule"],
-        "extra_links": [],
+        "extra_links": [{"class_ref": {"class_name": name, "module_path": links.MODULE}}
+                        for name in sorted(task.get("links", {}))],
         "depends_on_past": False,
         "is_mapped": "expand" in task,
         "wait_for_downstream": False,
