@@ -1,8 +1,9 @@
 """The task runner, `windsock tasks run`: runs one try of one queued task instance.
 
 It claims the task instance (queued -> running, next try number), stops what the previous try
-left running on this machine, runs the task's work in a child process group that ends when the
-runner dies (see process_group) and whose output goes to the try's log file, and while it runs
+left running on this machine, runs the task's work in a child process group forked from the
+runner, which ends when the runner dies (see process_group) and whose output goes to the try's
+log file, and while it runs
 heartbeats every [scheduler] task_heartbeat_interval seconds. It stops the work when the task's
 execution_timeout passes (a failure), when the runner gets SIGTERM (a failure), or when someone
 else changed the task instance's state (the state stays theirs; `restarting` becomes no state,
@@ -103,12 +104,11 @@ def _work(claim: Claim, out: TextIO) -> tuple[Any, list[str]]:
     """Run the task's child process to its end; the return value and the tasks to skip."""
     _stop_previous_try(claim, out)
     with tempfile.TemporaryDirectory(prefix="windsock-task-") as folder:
-        argv, env = work.command(claim, claims.upstream_values(claim), Path(folder))
+        command, env = work.command(claim, claims.upstream_values(claim), Path(folder))
         process_group.adopt_orphans()
-        child = process_group.start(argv, env, claim.tag(), KILL_GRACE_SECONDS,
-                                    stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT)
-        _note(out, f"Started {argv[0]} in process group {child.pid}.")
+        child = process_group.start(command, env, claim.tag(), KILL_GRACE_SECONDS,
+                                    output=out.fileno())
+        _note(out, f"Started the task in process group {child.pid}.")
         try:
             if not claims.started(claim, child.pid):
                 raise StateChanged
@@ -120,7 +120,7 @@ def _work(claim: Claim, out: TextIO) -> tuple[Any, list[str]]:
         return work.outcome(claim, Path(folder))
 
 
-def _supervise(claim: Claim, child: subprocess.Popen) -> int:
+def _supervise(claim: Claim, child: process_group.Guard) -> int:
     """Wait for `child`, heartbeating; its exit code. Raises TaskFailed on timeout or SIGTERM
     and StateChanged when the task instance is no longer this try's (the caller stops it)."""
     interval = config.get_float("scheduler", "task_heartbeat_interval")

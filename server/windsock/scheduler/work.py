@@ -1,8 +1,8 @@
-"""What a try of a task runs, as a child process of the task runner.
+"""What a try of a task runs, in a process forked from the task runner.
 
 A shell task runs `sh -c <command>`, each of the run's params in its environment as
-`WINDSOCK_PARAM_<NAME>`. A Python task runs this module, `python -m windsock.scheduler.work
-FOLDER`: it reads FOLDER/request.json (the DAG file, the task, the params, the upstream
+`WINDSOCK_PARAM_<NAME>`. A Python task calls `main(FOLDER)` in the forked process (Windsock is
+imported already): it reads FOLDER/request.json (the DAG file, the task, the params, the upstream
 return values and a mapped instance's own arguments), imports the DAG file, calls the task's
 function (XCom arguments replaced by those values, `params` passed when the function takes it)
 and writes the return value as JSON to FOLDER/result.json. A mapped instance gets the items of
@@ -12,11 +12,13 @@ result.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import os
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from windsock.dags import mapping
@@ -37,8 +39,9 @@ class TaskFailed(Exception):
 
 
 def command(claim: Claim, upstream: dict[str, Any], folder: Path
-            ) -> tuple[list[str], dict[str, str]]:
-    """The command line and environment of the try's child process (files go to `folder`)."""
+            ) -> tuple[list[str] | Callable[[], None], dict[str, str]]:
+    """What the try's process runs (a command line, or a callable for a Python task) and its
+    environment; files go to `folder`."""
     task = claim.task
     if task is None:
         raise TaskFailed(f"DAG {claim.key.dag_id!r} has no task {claim.key.task_id!r} any more")
@@ -56,8 +59,7 @@ def command(claim: Claim, upstream: dict[str, Any], folder: Path
                "task_id": claim.key.task_id, "params": params, "upstream": upstream,
                "mapped": mapped}
     (folder / REQUEST).write_text(json.dumps(request))
-    return ([sys.executable, "-m", "windsock.scheduler.work", str(folder)],
-            {**os.environ, "PYTHONUNBUFFERED": "1"})
+    return functools.partial(main, folder), {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
 def _mapped_arguments(claim: Claim, upstream: dict[str, Any]) -> dict[str, Any]:
@@ -146,6 +148,3 @@ def main(folder: Path) -> None:
                  f"is not JSON ({exc}).")
     (folder / RESULT).write_text(text)
 
-
-if __name__ == "__main__":
-    main(Path(sys.argv[1]))
