@@ -6,7 +6,6 @@ executor. Each step is one transaction that starts with the scheduler job's hear
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -48,27 +47,33 @@ class Scheduler:
             jobs.end(sess, self.job_id, utcnow())
 
     def run(self) -> None:
-        """Start, run a round every [scheduler] loop_interval seconds until stop(), end."""
+        """Start, run rounds until stop(), end. A round follows at once when the previous one
+        queued or finished something; otherwise the next comes when a task instance finishes
+        or after [scheduler] loop_interval seconds."""
         interval = config.get_int("scheduler", "loop_interval")
         self.start()
         log.info("Scheduler job %s started", self.job_id)
         try:
             while not self._stopping:
+                busy = False
                 try:
-                    self.run_once()
+                    busy = self.run_once()
                 except Exception:  # noqa: BLE001 - a database hiccup must not end the scheduler
                     log.exception("Scheduler round failed; trying again")
-                time.sleep(interval)
+                if not busy:
+                    self.executor.wait(interval)
         finally:
             self.end()
             log.info("Scheduler job %s ended", self.job_id)
 
-    def run_once(self) -> None:
-        """One round, then hand what it queued to the executor and reap the executor."""
+    def run_once(self) -> bool:
+        """One round, then hand what it queued to the executor and reap the executor; whether
+        anything was queued or finished (then the next round is due at once)."""
         open_slots = 0 if self._stopping else self.executor.open_slots
-        for key in run_round(self.job_id, open_slots):
+        queued = run_round(self.job_id, open_slots)
+        for key in queued:
             self.executor.queue(key)
-        self.executor.sync()
+        return bool(queued) | bool(self.executor.sync())
 
 
 def run_round(job_id: int, open_slots: int) -> list[TaskKey]:

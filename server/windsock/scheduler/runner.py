@@ -39,6 +39,11 @@ class StateChanged(Exception):
     """Someone else changed the state of the task instance while it ran."""
 
 
+def stop_requested() -> bool:
+    """Whether this process was asked to stop (SIGTERM or SIGINT) while it ran a task."""
+    return _stop_requested.is_set()
+
+
 def _note(out: TextIO, message: str) -> None:
     out.write(f"[{utcnow().isoformat(timespec='milliseconds')}] {message}\n")
     out.flush()

@@ -1,12 +1,14 @@
 """The executor interface: how the scheduler hands queued task instances over to be run.
 
 The scheduler knows only this interface. It queues a task instance after putting it in the
-`queued` state; whatever the executor starts then runs `windsock tasks run`, which claims the
-task instance, runs it and records the outcome in the database.
+`queued` state; whatever the executor starts then runs the task runner (windsock.scheduler.runner,
+also `windsock tasks run`), which claims the task instance, runs it and records the outcome in
+the database.
 """
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from typing import NamedTuple
 
@@ -29,8 +31,12 @@ class Executor(ABC):
         """Run the task instance `key` (now, or as soon as a slot is free)."""
 
     @abstractmethod
-    def sync(self) -> None:
-        """Take note of the task instances that finished; never blocks."""
+    def sync(self) -> int:
+        """Take note of the task instances that finished (how many); never blocks."""
+
+    def wait(self, timeout: float) -> None:
+        """Block until a task instance may have finished, or `timeout` seconds passed."""
+        time.sleep(timeout)
 
     @property
     @abstractmethod

@@ -1,46 +1,47 @@
-"""LocalExecutor: each task instance runs in a child process (`windsock tasks run`) on this
-machine, at most [core] parallelism at once."""
+"""LocalExecutor: each task instance runs on this machine, in one of at most [core] parallelism
+warm worker processes (see workers)."""
 
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 from collections import deque
 
 from windsock import config
+from windsock.scheduler.executors import workers
 from windsock.scheduler.executors.base import Executor, TaskKey
 
 log = logging.getLogger(__name__)
 
 
-def command(key: TaskKey) -> list[str]:
-    return [sys.executable, "-m", "windsock.cli", "tasks", "run", key.dag_id, key.task_id,
-            key.run_id, "--map-index", str(key.map_index)]
-
-
 class LocalExecutor(Executor):
-    """Starts a task runner per task instance, in its own session so that signals sent to the
-    scheduler's terminal do not reach it. The runner writes the task's log; its own errors go
-    to the scheduler's stderr."""
+    """Runs each task runner in a warm worker forked from the scheduler. The runner writes the
+    task's log; its own errors go to the scheduler's stderr."""
 
     def __init__(self) -> None:
         self.parallelism = config.get_int("core", "parallelism")
         self.waiting: deque[TaskKey] = deque()
-        self.running: dict[TaskKey, subprocess.Popen] = {}
+        self.running: dict[TaskKey, workers.Worker] = {}
+        self.pool = workers.WorkerPool(self.parallelism)
+
+    def start(self) -> None:
+        workers.preload()
 
     def queue(self, key: TaskKey) -> None:
         self.waiting.append(key)
         self._launch()
 
-    def sync(self) -> None:
-        for key, child in list(self.running.items()):
-            if child.poll() is not None:
-                del self.running[key]
-                if child.returncode not in (0, 1):
-                    log.warning("The task runner of %s exited with code %s", key,
-                                child.returncode)
+    def sync(self) -> int:
+        finished = self.pool.finished()
+        for key, code in finished:
+            self.running.pop(key, None)
+            if code not in (0, 1):
+                log.warning("The task runner of %s ended with %s", key,
+                            "its worker's death" if code is None else f"exit code {code}")
         self._launch()
+        return len(finished)
+
+    def wait(self, timeout: float) -> None:
+        self.pool.wait(timeout)
 
     @property
     def open_slots(self) -> int:
@@ -50,10 +51,9 @@ class LocalExecutor(Executor):
         if self.waiting:
             log.info("%d queued task instances were not started", len(self.waiting))
         self.waiting.clear()
+        self.pool.close()
 
     def _launch(self) -> None:
         while self.waiting and len(self.running) < self.parallelism:
             key = self.waiting.popleft()
-            self.running[key] = subprocess.Popen(
-                command(key), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                start_new_session=True)
+            self.running[key] = self.pool.run(key)
