@@ -360,20 +360,24 @@ def _start_long_task(runs: Runs, run_id: str, pid_file: Path) -> tuple[int, int]
     return ti.pid, task_pid
 
 
-def _wait_gone(runs: Runs, *pids: int) -> None:
-    for pid in pids:
-        # noticed at the runner's next heartbeat (1 s), then SIGTERM and a grace period
-        wait_for(lambda pid=pid: not process_alive(pid), 30, f"process {pid} to be gone",
-                 runs.describe)
+def _wait_stopped(runs: Runs, dag_id: str, run_id: str, task_pid: int) -> None:
+    """Wait until the task's process is gone and its runner (a warm worker, which lives on) has
+    noted that it stopped the try."""
+    # noticed at the runner's next heartbeat (1 s), then SIGTERM and a grace period
+    wait_for(lambda: not process_alive(task_pid), 30, f"process {task_pid} to be gone",
+             runs.describe)
+    wait_for(lambda: "Stopped: the task instance was changed meanwhile" in runs.tis.get_log(
+        dag_id, run_id, "sleeps", 1, full_content=True).content, 30,
+        "the runner to note that it stopped the try", runs.describe)
 
 
 def test_marking_a_running_run_failed_stops_its_task(runs: Runs, tmp_path):
     dag_id, run_id = "e2e_mark_failed", "e2e_mark_failed_1"
-    runner_pid, task_pid = _start_long_task(runs, run_id, tmp_path / "task.pid")
+    _, task_pid = _start_long_task(runs, run_id, tmp_path / "task.pid")
 
     marked = runs.runs.update_dag_run_state(dag_id, run_id, UpdateDagRunState(state="failed"))
     assert marked.state == "failed"
-    _wait_gone(runs, task_pid, runner_pid)
+    _wait_stopped(runs, dag_id, run_id, task_pid)
 
     # The run stays as it was marked: nothing runs the task again or finishes it otherwise.
     time.sleep(3)
@@ -385,8 +389,9 @@ def test_marking_a_running_run_failed_stops_its_task(runs: Runs, tmp_path):
 
 def test_deleting_a_running_run_stops_its_task(runs: Runs, tmp_path):
     dag_id, run_id = "e2e_mark_failed", "e2e_deleted_1"
-    runner_pid, task_pid = _start_long_task(runs, run_id, tmp_path / "task.pid")
+    _, task_pid = _start_long_task(runs, run_id, tmp_path / "task.pid")
     runs.runs.delete_dag_run(dag_id, run_id)
-    _wait_gone(runs, task_pid, runner_pid)
+    wait_for(lambda: not process_alive(task_pid), 30, f"process {task_pid} to be gone",
+             runs.describe)
     assert runs.runs.get_dag_runs(dag_id).total_entries == 0
     runs.scheduler.assert_alive()
