@@ -220,6 +220,31 @@ def test_task_instances_of_tasks_no_longer_in_the_dag_are_removed(job):
     assert ti_states("shrinking", "r1") == {"t0": "queued", "t1": "removed"}
 
 
+def test_tasks_added_to_the_dag_get_instances_in_running_runs(job):
+    add_dag(flat_dag("growing", 2))
+    add_run(flat_dag("growing", 1), "r1", state="running", start=now())  # before t1 came
+    assert ti_states("growing", "r1") == {"t0": None}
+
+    assert one_round(job) == keys("growing", "r1", "t0", "t1")
+    assert ("scheduler.tasks_added", "r1", None) in scheduler_events("growing")
+
+
+def test_a_run_past_its_dagrun_timeout_fails_and_its_unfinished_tasks_are_skipped(job):
+    dag = flat_dag("slow", 3, max_active_tasks=2)
+    dag.dagrun_timeout = timedelta(minutes=5)
+    add_dag(dag)
+    add_run(dag, "late", state="running", start=now() - timedelta(minutes=6),
+            logical_date=midnight(1))
+    add_run(dag, "in_time", state="running", start=now() - timedelta(minutes=4))
+    finish("slow", "late", t0="success")
+    start("slow", "late", "t1")
+
+    one_round(job)
+    assert run_states("slow") == {"late": "failed", "in_time": "running"}
+    assert ti_states("slow", "late") == {"t0": "success", "t1": "skipped", "t2": "skipped"}
+    assert ("scheduler.run_timed_out", "late", None) in scheduler_events("slow")
+
+
 # --- queueing within the limits --------------------------------------------------------------
 
 def test_a_one_slot_pool_runs_one_task_instance_at_a_time(job):

@@ -36,15 +36,21 @@ def create_run(sess: Session, serialized: Mapping[str, Any], *, run_id: str,
                  conf=json.dumps(dict(conf)), note=note)
     sess.add(run)
     for task in serialized["tasks"]:
-        expansion = task.get("expand")
-        count = None
-        if expansion is not None and not mapping.sources(expansion):
-            try:
-                count = mapping.length(task["task_id"], expansion, {})
-            except mapping.ExpansionError:
-                pass  # ([core] max_map_length was lowered:) the scheduler fails the stand-in
-        sess.add_all(instances(run.dag_id, run_id, task, count, now))
+        sess.add_all(new_instances(run.dag_id, run_id, task, now))
     return run
+
+
+def new_instances(dag_id: str, run_id: str, task: Mapping[str, Any],
+                  now: datetime) -> list[TaskInstance]:
+    """The task instances a task starts with in a run (see create_run)."""
+    expansion = task.get("expand")
+    count = None
+    if expansion is not None and not mapping.sources(expansion):
+        try:
+            count = mapping.length(task["task_id"], expansion, {})
+        except mapping.ExpansionError:
+            pass  # ([core] max_map_length was lowered:) the scheduler fails the stand-in
+    return instances(dag_id, run_id, task, count, now)
 
 
 def instances(dag_id: str, run_id: str, task: Mapping[str, Any], count: int | None,

@@ -23,7 +23,7 @@ from windsock.db.models import TI_KEY, DagRun, TaskInstance
 from windsock.runs.dependencies import Upstream, retry_at, trigger_rule_unmet
 from windsock.runs.graph import topological_order
 from windsock.runs.returns import return_values
-from windsock.runs.trigger import instances
+from windsock.runs.trigger import instances, new_instances
 from windsock.scheduler import events
 from windsock.scheduler.locks import move_ti
 
@@ -57,8 +57,9 @@ def decision(rule: str, upstream: Upstream) -> str | None:
 
 def decide_run(sess: Session, run: DagRun, tasks: Mapping[str, Mapping[str, Any]],
                now: datetime) -> list[str | None]:
-    """Decide the task instances of `run` (`tasks`: its DAG's serialized tasks by id); returns
-    the state of every task instance afterwards."""
+    """Decide the task instances of `run` (`tasks`: its DAG's serialized tasks by id), giving
+    the tasks the DAG gained since the run was created their instances (those it lost are
+    `removed`); returns the state of every task instance afterwards."""
     tis: dict[str, list[TaskInstance]] = defaultdict(list)
     for ti in sess.scalars(select(TaskInstance).where(
             TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id)
@@ -66,6 +67,13 @@ def decide_run(sess: Session, run: DagRun, tasks: Mapping[str, Mapping[str, Any]
         tis[ti.task_id].append(ti)
         if ti.task_id not in tasks and ti.state in WAITING_TO_BE_DECIDED:
             move_ti(sess, ti, "removed")
+    added = [task for task_id, task in tasks.items() if task_id not in tis]
+    for task in added:  # the DAG gained the task after the run was created
+        tis[task["task_id"]] = new_instances(run.dag_id, run.run_id, task, now)
+        sess.add_all(tis[task["task_id"]])
+    if added:
+        sess.flush()
+        events.record(sess, "tasks_added", run, task_ids=[task["task_id"] for task in added])
     for task_id in topological_order(tasks):
         task = tasks[task_id]
         upstream = Upstream.of(ti.state for u in task["upstream_task_ids"] for ti in tis[u])

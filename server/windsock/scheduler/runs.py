@@ -6,20 +6,20 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from windsock.dags import datasets
 from windsock.dags.store import next_interval, set_next_run
 from windsock.db.models import (Dag, DagRun, Dataset, DatasetDagRunQueue, DatasetEvent,
-                                SerializedDag, dagrun_dataset_event)
+                                SerializedDag, TaskInstance, dagrun_dataset_event)
 from windsock.runs.states import FAILED_TI_STATES, FINISHED_TI_STATES
 from windsock.runs.trigger import create_run
 from windsock.scheduler import events
-from windsock.scheduler.locks import locked, move_run
+from windsock.scheduler.locks import locked, move_run, move_ti
 
 SCHEDULABLE = and_(Dag.is_active, ~Dag.is_paused)
 ACTIVE_RUN_STATES = ("queued", "running")
@@ -131,6 +131,24 @@ def running_runs(sess: Session) -> list[DagRun]:
     return list(sess.scalars(locked(sess, select(DagRun).join(Dag).where(
         SCHEDULABLE, DagRun.state == "running").order_by(DagRun.logical_date, DagRun.id),
         DagRun)))
+
+
+def time_out(sess: Session, run: DagRun, timeout: float | None, now: datetime) -> bool:
+    """Fail `run` when it has been running longer than its DAG's dagrun_timeout (`timeout`
+    seconds), skipping its unfinished task instances (a running one's runner then stops its
+    task); whether it did."""
+    if timeout is None or run.start_date is None or now < run.start_date + timedelta(
+            seconds=timeout):
+        return False
+    if not move_run(sess, run, "failed", end_date=now):
+        return False
+    unfinished = sess.scalars(select(TaskInstance).where(
+        TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id,
+        or_(TaskInstance.state.is_(None), TaskInstance.state.not_in(FINISHED_TI_STATES))))
+    for ti in unfinished:
+        move_ti(sess, ti, "skipped", end_date=now)
+    events.record(sess, "run_timed_out", run, dagrun_timeout=timeout)
+    return True
 
 
 def finish_run(sess: Session, run: DagRun, states: Sequence[str | None],

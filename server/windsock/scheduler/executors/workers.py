@@ -12,6 +12,7 @@ task instance and exit.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -153,8 +154,8 @@ class WorkerPool:
 def preload() -> None:
     """Import what a worker needs to run tasks, before workers are forked (the runner, and the
     DAG loader it uses to import a Python task's DAG file)."""
-    import windsock.dags.loader  # noqa: F401
-    import windsock.scheduler.runner  # noqa: F401, F811
+    for module in ("windsock.dags.loader", "windsock.scheduler.runner"):
+        importlib.import_module(module)
 
 
 def _idle(*_) -> None:
