@@ -306,6 +306,18 @@ def test_max_active_tasks_bounds_a_dags_task_instances_over_its_runs(job):
     assert one_round(job) == keys("capped", "r1", "t2")
 
 
+def test_dags_take_turns_so_that_every_triggered_dag_starts_soon(job):
+    for dag_id, days_ago in (("first", 2), ("second", 1)):
+        dag = flat_dag(dag_id, 3)
+        add_dag(dag)
+        running_run(dag, "r1", days_ago=days_ago)
+
+    assert one_round(job, open_slots=2) == keys("first", "r1", "t0") + keys("second", "r1",
+                                                                           "t0")
+    assert one_round(job, open_slots=2) == keys("first", "r1", "t1") + keys("second", "r1",
+                                                                           "t1")
+
+
 def test_higher_priority_weight_is_queued_first(job, monkeypatch):
     monkeypatch.setenv("WINDSOCK__CORE__PARALLELISM", "1")
     with DAG("weighted") as dag:

@@ -1,6 +1,8 @@
 """Queueing scheduled task instances for the executor, within the limits on running tasks:
 the executor's open slots, [core] parallelism, each pool's slots, each DAG's
-max_active_tasks and each task's max_active_tis_per_dag.
+max_active_tasks and each task's max_active_tis_per_dag. Higher priority weights go first;
+among equal ones, DAGs take turns (every DAG's first task instance before any DAG's second),
+and within a DAG older runs go first.
 
 Two schedulers never queue the same task instance and never together overfill a pool: on
 PostgreSQL the pool rows are locked for the whole step (one scheduler queues at a time) and the
@@ -26,6 +28,8 @@ from windsock.scheduler.locks import locked, move_ti
 from windsock.scheduler.runs import SCHEDULABLE
 
 MAX_CANDIDATES = 512  # scheduled task instances looked at per step
+PRIMARY_KEY = (TaskInstance.dag_id, TaskInstance.run_id, TaskInstance.task_id,
+               TaskInstance.map_index)
 
 
 def _open_pool_slots(sess: Session) -> dict[str, float]:
@@ -55,14 +59,24 @@ def queue_tasks(sess: Session, job_id: int, open_slots: int, now: datetime) -> l
     budget = min(open_slots, config.get_int("core", "parallelism") - sum(active.values()))
     if budget <= 0:
         return []
+    # Each scheduled task instance's place among its DAG's: the first of every DAG is queued
+    # before the second of any, so that the runs of many DAGs triggered at once all start soon.
+    ranked = select(*PRIMARY_KEY, func.row_number().over(
+        partition_by=TaskInstance.dag_id,
+        order_by=(TaskInstance.priority_weight.desc(), DagRun.logical_date,
+                  TaskInstance.task_id, TaskInstance.map_index)).label("place")).join(
+        DagRun, and_(DagRun.dag_id == TaskInstance.dag_id, DagRun.run_id == TaskInstance.run_id)
+    ).where(TaskInstance.state == "scheduled").subquery()
     scheduled = (
         select(TaskInstance, Dag.max_active_tasks)
+        .join(ranked, and_(*(getattr(ranked.c, column.key) == column
+                             for column in PRIMARY_KEY)))
         .join(DagRun, and_(DagRun.dag_id == TaskInstance.dag_id,
                            DagRun.run_id == TaskInstance.run_id))
         .join(Dag, Dag.dag_id == TaskInstance.dag_id)
         .where(TaskInstance.state == "scheduled", DagRun.state == "running", SCHEDULABLE,
                TaskInstance.pool.in_([name for name, free in pools.items() if free > 0]))
-        .order_by(TaskInstance.priority_weight.desc(), DagRun.logical_date,
+        .order_by(TaskInstance.priority_weight.desc(), ranked.c.place, DagRun.logical_date,
                   TaskInstance.dag_id, TaskInstance.task_id, TaskInstance.map_index)
         .limit(MAX_CANDIDATES))
     candidates = sess.execute(locked(sess, scheduled, TaskInstance)).all()

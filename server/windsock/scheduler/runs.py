@@ -25,11 +25,22 @@ SCHEDULABLE = and_(Dag.is_active, ~Dag.is_paused)
 ACTIVE_RUN_STATES = ("queued", "running")
 
 
+_parsed: dict[str, tuple[str, dict[str, Any]]] = {}  # dag_id -> (dag_hash, its serialized form)
+
+
 def serialized(sess: Session, dag_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """The serialized form of each of these DAGs that has one."""
-    rows = sess.execute(select(SerializedDag.dag_id, SerializedDag.data)
-                        .where(SerializedDag.dag_id.in_(set(dag_ids))))
-    return {dag_id: json.loads(data) for dag_id, data in rows}
+    """The serialized form of each of these DAGs that has one (read and parsed once per version
+    of the DAG in this process; callers must not change it)."""
+    hashes = dict(sess.execute(select(SerializedDag.dag_id, SerializedDag.dag_hash)
+                               .where(SerializedDag.dag_id.in_(set(dag_ids)))).all())
+    stale = [dag_id for dag_id, dag_hash in hashes.items()
+             if _parsed.get(dag_id, ("",))[0] != dag_hash]
+    if stale:
+        for dag_id, dag_hash, data in sess.execute(
+                select(SerializedDag.dag_id, SerializedDag.dag_hash, SerializedDag.data)
+                .where(SerializedDag.dag_id.in_(stale))):
+            _parsed[dag_id] = (dag_hash, json.loads(data))
+    return {dag_id: _parsed[dag_id][1] for dag_id in hashes}
 
 
 def _count(sess: Session, dag_ids: Iterable[str], states: Iterable[str]) -> Counter[str]:
