@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session
 from windsock import listeners
 from windsock.dags.tasks import RETURN_VALUE
 from windsock.db.engine import session
-from windsock.db.models import DagRun, SerializedDag, TaskInstance, XCom, utcnow
+from windsock.db.models import DagRun, TaskInstance, XCom, utcnow
 from windsock.runs import datasets
 from windsock.runs.clearing import archive_try
 from windsock.runs.returns import return_values
 from windsock.scheduler.executors import TaskKey
+from windsock.scheduler.runs import serialized
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,11 @@ def claim(key: TaskKey, executor: str) -> Claim | None:
         archive_try(sess, ti)
         sess.execute(delete(XCom).where(*(getattr(XCom, name) == value
                                           for name, value in key._asdict().items())))
-        data = sess.scalar(select(SerializedDag.data).where(SerializedDag.dag_id == key.dag_id))
+        dag = serialized(sess, [key.dag_id]).get(key.dag_id, {})
         conf = sess.scalar(select(DagRun.conf).where(DagRun.dag_id == key.dag_id,
                                                      DagRun.run_id == key.run_id))
         return Claim(key=key, try_number=ti.try_number + 1, max_tries=ti.max_tries,
-                     start_date=now, dag=json.loads(data) if data else {},
+                     start_date=now, dag=dag,
                      conf=json.loads(conf or "{}"),
                      previous_pgid=ti.pgid if ti.hostname == hostname else None)
 
