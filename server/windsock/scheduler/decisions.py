@@ -11,11 +11,11 @@ mapped over return values is expanded into its instances when its rule is met.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from windsock.dags import mapping
@@ -55,15 +55,27 @@ def decision(rule: str, upstream: Upstream) -> str | None:
     return UNREACHABLE[rule](upstream)
 
 
+def task_instances(sess: Session, runs: Sequence[DagRun]
+                   ) -> dict[tuple[str, str], list[TaskInstance]]:
+    """The task instances of `runs`, by (dag_id, run_id), in one query."""
+    found: dict[tuple[str, str], list[TaskInstance]] = defaultdict(list)
+    if runs:
+        for ti in sess.scalars(select(TaskInstance).join(DagRun, and_(
+                DagRun.dag_id == TaskInstance.dag_id, DagRun.run_id == TaskInstance.run_id))
+                .where(DagRun.id.in_([run.id for run in runs]))
+                .order_by(TaskInstance.task_id, TaskInstance.map_index)):
+            found[ti.dag_id, ti.run_id].append(ti)
+    return found
+
+
 def decide_run(sess: Session, run: DagRun, tasks: Mapping[str, Mapping[str, Any]],
-               now: datetime) -> list[str | None]:
-    """Decide the task instances of `run` (`tasks`: its DAG's serialized tasks by id), giving
-    the tasks the DAG gained since the run was created their instances (those it lost are
-    `removed`); returns the state of every task instance afterwards."""
+               instances_now: Sequence[TaskInstance], now: datetime) -> list[str | None]:
+    """Decide the task instances of `run` (`instances_now`, by task id and map index; `tasks`:
+    its DAG's serialized tasks by id), giving the tasks the DAG gained since the run was
+    created their instances (those it lost are `removed`); returns the state of every task
+    instance afterwards."""
     tis: dict[str, list[TaskInstance]] = defaultdict(list)
-    for ti in sess.scalars(select(TaskInstance).where(
-            TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id)
-            .order_by(TaskInstance.task_id, TaskInstance.map_index)):
+    for ti in instances_now:
         tis[ti.task_id].append(ti)
         if ti.task_id not in tasks and ti.state in WAITING_TO_BE_DECIDED:
             move_ti(sess, ti, "removed")

@@ -90,11 +90,13 @@ def run_round(job_id: int, open_slots: int) -> list[TaskKey]:
         running = runs.running_runs(sess)
         datas = runs.serialized(sess, {r.dag_id for r in running})
         tasks = {dag_id: tasks_by_id(data) for dag_id, data in datas.items()}
-        for run in running:
-            if run.dag_id in tasks and not runs.time_out(
-                    sess, run, datas[run.dag_id]["dagrun_timeout"], now):
-                states = decisions.decide_run(sess, run, tasks[run.dag_id], now)
-                runs.finish_run(sess, run, states, now)
+        live = [run for run in running if run.dag_id in tasks and not runs.time_out(
+            sess, run, datas[run.dag_id]["dagrun_timeout"], now)]
+        instances = decisions.task_instances(sess, live)
+        for run in live:
+            states = decisions.decide_run(sess, run, tasks[run.dag_id],
+                                          instances[run.dag_id, run.run_id], now)
+            runs.finish_run(sess, run, states, now)
     if open_slots <= 0:
         return []
     with _step(job_id) as (sess, now):
