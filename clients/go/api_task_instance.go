@@ -263,7 +263,7 @@ func (r ApiGetLogRequest) FullContent(fullContent bool) ApiGetLogRequest {
 	return r
 }
 
-// The map index of the task instance: &#x60;-1&#x60; for a task that is not mapped, which is every task in Windsock. When absent, an operation on one object assumes &#x60;-1&#x60; and a list is not filtered by map index. Any other value matches nothing (404 for one object, an empty page for a list).
+// The map index of the task instance: &#x60;-1&#x60; for a task that is not mapped, &#x60;0&#x60; to &#x60;n-1&#x60; for the &#x60;n&#x60; instances of a mapped task. When absent, an operation on one object assumes &#x60;-1&#x60; (which a mapped task has only until it is expanded, or when it expanded into nothing) and a list is not filtered by map index. An index that the task has no instance of matches nothing (404 for one object, an empty page for a list).
 func (r ApiGetLogRequest) MapIndex(mapIndex int32) ApiGetLogRequest {
 	r.mapIndex = &mapIndex
 	return r
@@ -526,6 +526,1429 @@ func (a *TaskInstanceAPIService) GetLogExecute(r ApiGetLogRequest) (*TaskLog, *h
 	return localVarReturnValue, localVarHTTPResponse, nil
 }
 
+type ApiGetMappedTaskInstanceRequest struct {
+	ctx         context.Context
+	ApiService  *TaskInstanceAPIService
+	dagId       string
+	dagRunId    string
+	taskId      string
+	mapIndex    int32
+	ifNoneMatch *string
+}
+
+// An &#x60;ETag&#x60; from an earlier response; when it still matches, the answer is &#x60;304 Not Modified&#x60; with no body.
+func (r ApiGetMappedTaskInstanceRequest) IfNoneMatch(ifNoneMatch string) ApiGetMappedTaskInstanceRequest {
+	r.ifNoneMatch = &ifNoneMatch
+	return r
+}
+
+func (r ApiGetMappedTaskInstanceRequest) Execute() (*TaskInstance, *http.Response, error) {
+	return r.ApiService.GetMappedTaskInstanceExecute(r)
+}
+
+/*
+GetMappedTaskInstance Get a mapped task instance
+
+Returns the instance of the task with the given map index, as of its current try, with its
+`ETag`. The answer is 404 when the task has no instance with that index in the run.
+
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@param dagId The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.
+	@param dagRunId The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.
+	@param taskId The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.
+	@param mapIndex The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.
+	@return ApiGetMappedTaskInstanceRequest
+*/
+func (a *TaskInstanceAPIService) GetMappedTaskInstance(ctx context.Context, dagId string, dagRunId string, taskId string, mapIndex int32) ApiGetMappedTaskInstanceRequest {
+	return ApiGetMappedTaskInstanceRequest{
+		ApiService: a,
+		ctx:        ctx,
+		dagId:      dagId,
+		dagRunId:   dagRunId,
+		taskId:     taskId,
+		mapIndex:   mapIndex,
+	}
+}
+
+// Execute executes the request
+//
+//	@return TaskInstance
+func (a *TaskInstanceAPIService) GetMappedTaskInstanceExecute(r ApiGetMappedTaskInstanceRequest) (*TaskInstance, *http.Response, error) {
+	var (
+		localVarHTTPMethod  = http.MethodGet
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *TaskInstance
+	)
+
+	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "TaskInstanceAPIService.GetMappedTaskInstance")
+	if err != nil {
+		return localVarReturnValue, nil, &GenericOpenAPIError{error: err.Error()}
+	}
+
+	localVarPath := localBasePath + "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}"
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_id"+"}", url.PathEscape(parameterValueToString(r.dagId, "dagId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_run_id"+"}", url.PathEscape(parameterValueToString(r.dagRunId, "dagRunId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"task_id"+"}", url.PathEscape(parameterValueToString(r.taskId, "taskId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"map_index"+"}", url.PathEscape(parameterValueToString(r.mapIndex, "mapIndex")), -1)
+
+	localVarHeaderParams := make(map[string]string)
+	localVarQueryParams := url.Values{}
+	localVarFormParams := url.Values{}
+	if strlen(r.dagId) < 1 {
+		return localVarReturnValue, nil, reportError("dagId must have at least 1 elements")
+	}
+	if strlen(r.dagId) > 250 {
+		return localVarReturnValue, nil, reportError("dagId must have less than 250 elements")
+	}
+	if strlen(r.dagRunId) < 1 {
+		return localVarReturnValue, nil, reportError("dagRunId must have at least 1 elements")
+	}
+	if strlen(r.dagRunId) > 250 {
+		return localVarReturnValue, nil, reportError("dagRunId must have less than 250 elements")
+	}
+	if strlen(r.taskId) < 1 {
+		return localVarReturnValue, nil, reportError("taskId must have at least 1 elements")
+	}
+	if strlen(r.taskId) > 250 {
+		return localVarReturnValue, nil, reportError("taskId must have less than 250 elements")
+	}
+	if r.mapIndex < -1 {
+		return localVarReturnValue, nil, reportError("mapIndex must be greater than -1")
+	}
+	if r.mapIndex > 2147483647 {
+		return localVarReturnValue, nil, reportError("mapIndex must be less than 2147483647")
+	}
+
+	// to determine the Content-Type header
+	localVarHTTPContentTypes := []string{}
+
+	// set Content-Type header
+	localVarHTTPContentType := selectHeaderContentType(localVarHTTPContentTypes)
+	if localVarHTTPContentType != "" {
+		localVarHeaderParams["Content-Type"] = localVarHTTPContentType
+	}
+
+	// to determine the Accept header
+	localVarHTTPHeaderAccepts := []string{"application/json", "application/problem+json"}
+
+	// set Accept header
+	localVarHTTPHeaderAccept := selectHeaderAccept(localVarHTTPHeaderAccepts)
+	if localVarHTTPHeaderAccept != "" {
+		localVarHeaderParams["Accept"] = localVarHTTPHeaderAccept
+	}
+	if r.ifNoneMatch != nil {
+		parameterAddToHeaderOrQuery(localVarHeaderParams, "If-None-Match", r.ifNoneMatch, "simple", "")
+	}
+	req, err := a.client.prepareRequest(r.ctx, localVarPath, localVarHTTPMethod, localVarPostBody, localVarHeaderParams, localVarQueryParams, localVarFormParams, formFiles)
+	if err != nil {
+		return localVarReturnValue, nil, err
+	}
+
+	localVarHTTPResponse, err := a.client.callAPI(req)
+	if err != nil || localVarHTTPResponse == nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	localVarBody, err := io.ReadAll(localVarHTTPResponse.Body)
+	localVarHTTPResponse.Body.Close()
+	localVarHTTPResponse.Body = io.NopCloser(bytes.NewBuffer(localVarBody))
+	if err != nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	if localVarHTTPResponse.StatusCode >= 300 {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: localVarHTTPResponse.Status,
+		}
+		if localVarHTTPResponse.StatusCode == 400 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 401 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 403 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 404 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 414 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 431 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 503 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	err = a.client.decode(&localVarReturnValue, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+	if err != nil {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: err.Error(),
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	return localVarReturnValue, localVarHTTPResponse, nil
+}
+
+type ApiGetMappedTaskInstanceDependenciesRequest struct {
+	ctx        context.Context
+	ApiService *TaskInstanceAPIService
+	dagId      string
+	dagRunId   string
+	taskId     string
+	mapIndex   int32
+}
+
+func (r ApiGetMappedTaskInstanceDependenciesRequest) Execute() (*TaskInstanceDependencyCollection, *http.Response, error) {
+	return r.ApiService.GetMappedTaskInstanceDependenciesExecute(r)
+}
+
+/*
+GetMappedTaskInstanceDependencies Explain why a mapped task instance is not running
+
+Checks, at the time of the request, every condition the scheduler needs before it runs the
+instance of the task with the given map index (upstream results, trigger rule, pool slots,
+concurrency limits, retry delay, ...) and returns the ones that are not met. An empty list
+means nothing holds the task instance back.
+
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@param dagId The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.
+	@param dagRunId The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.
+	@param taskId The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.
+	@param mapIndex The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.
+	@return ApiGetMappedTaskInstanceDependenciesRequest
+*/
+func (a *TaskInstanceAPIService) GetMappedTaskInstanceDependencies(ctx context.Context, dagId string, dagRunId string, taskId string, mapIndex int32) ApiGetMappedTaskInstanceDependenciesRequest {
+	return ApiGetMappedTaskInstanceDependenciesRequest{
+		ApiService: a,
+		ctx:        ctx,
+		dagId:      dagId,
+		dagRunId:   dagRunId,
+		taskId:     taskId,
+		mapIndex:   mapIndex,
+	}
+}
+
+// Execute executes the request
+//
+//	@return TaskInstanceDependencyCollection
+func (a *TaskInstanceAPIService) GetMappedTaskInstanceDependenciesExecute(r ApiGetMappedTaskInstanceDependenciesRequest) (*TaskInstanceDependencyCollection, *http.Response, error) {
+	var (
+		localVarHTTPMethod  = http.MethodGet
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *TaskInstanceDependencyCollection
+	)
+
+	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "TaskInstanceAPIService.GetMappedTaskInstanceDependencies")
+	if err != nil {
+		return localVarReturnValue, nil, &GenericOpenAPIError{error: err.Error()}
+	}
+
+	localVarPath := localBasePath + "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/dependencies"
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_id"+"}", url.PathEscape(parameterValueToString(r.dagId, "dagId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_run_id"+"}", url.PathEscape(parameterValueToString(r.dagRunId, "dagRunId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"task_id"+"}", url.PathEscape(parameterValueToString(r.taskId, "taskId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"map_index"+"}", url.PathEscape(parameterValueToString(r.mapIndex, "mapIndex")), -1)
+
+	localVarHeaderParams := make(map[string]string)
+	localVarQueryParams := url.Values{}
+	localVarFormParams := url.Values{}
+	if strlen(r.dagId) < 1 {
+		return localVarReturnValue, nil, reportError("dagId must have at least 1 elements")
+	}
+	if strlen(r.dagId) > 250 {
+		return localVarReturnValue, nil, reportError("dagId must have less than 250 elements")
+	}
+	if strlen(r.dagRunId) < 1 {
+		return localVarReturnValue, nil, reportError("dagRunId must have at least 1 elements")
+	}
+	if strlen(r.dagRunId) > 250 {
+		return localVarReturnValue, nil, reportError("dagRunId must have less than 250 elements")
+	}
+	if strlen(r.taskId) < 1 {
+		return localVarReturnValue, nil, reportError("taskId must have at least 1 elements")
+	}
+	if strlen(r.taskId) > 250 {
+		return localVarReturnValue, nil, reportError("taskId must have less than 250 elements")
+	}
+	if r.mapIndex < -1 {
+		return localVarReturnValue, nil, reportError("mapIndex must be greater than -1")
+	}
+	if r.mapIndex > 2147483647 {
+		return localVarReturnValue, nil, reportError("mapIndex must be less than 2147483647")
+	}
+
+	// to determine the Content-Type header
+	localVarHTTPContentTypes := []string{}
+
+	// set Content-Type header
+	localVarHTTPContentType := selectHeaderContentType(localVarHTTPContentTypes)
+	if localVarHTTPContentType != "" {
+		localVarHeaderParams["Content-Type"] = localVarHTTPContentType
+	}
+
+	// to determine the Accept header
+	localVarHTTPHeaderAccepts := []string{"application/json", "application/problem+json"}
+
+	// set Accept header
+	localVarHTTPHeaderAccept := selectHeaderAccept(localVarHTTPHeaderAccepts)
+	if localVarHTTPHeaderAccept != "" {
+		localVarHeaderParams["Accept"] = localVarHTTPHeaderAccept
+	}
+	req, err := a.client.prepareRequest(r.ctx, localVarPath, localVarHTTPMethod, localVarPostBody, localVarHeaderParams, localVarQueryParams, localVarFormParams, formFiles)
+	if err != nil {
+		return localVarReturnValue, nil, err
+	}
+
+	localVarHTTPResponse, err := a.client.callAPI(req)
+	if err != nil || localVarHTTPResponse == nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	localVarBody, err := io.ReadAll(localVarHTTPResponse.Body)
+	localVarHTTPResponse.Body.Close()
+	localVarHTTPResponse.Body = io.NopCloser(bytes.NewBuffer(localVarBody))
+	if err != nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	if localVarHTTPResponse.StatusCode >= 300 {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: localVarHTTPResponse.Status,
+		}
+		if localVarHTTPResponse.StatusCode == 400 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 401 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 403 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 404 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 414 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 431 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 503 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	err = a.client.decode(&localVarReturnValue, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+	if err != nil {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: err.Error(),
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	return localVarReturnValue, localVarHTTPResponse, nil
+}
+
+type ApiGetMappedTaskInstanceTriesRequest struct {
+	ctx        context.Context
+	ApiService *TaskInstanceAPIService
+	dagId      string
+	dagRunId   string
+	taskId     string
+	mapIndex   int32
+	limit      *int32
+	offset     *int32
+	orderBy    *string
+}
+
+// How many items to return: at most &#x60;[api] maximum_page_limit&#x60;, which is 100 unless configured (the contract a running server serves at &#x60;/api/v1/openapi.json&#x60; carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with &#x60;offset&#x60;.
+func (r ApiGetMappedTaskInstanceTriesRequest) Limit(limit int32) ApiGetMappedTaskInstanceTriesRequest {
+	r.limit = &limit
+	return r
+}
+
+// How many items to skip before the first one returned.
+func (r ApiGetMappedTaskInstanceTriesRequest) Offset(offset int32) ApiGetMappedTaskInstanceTriesRequest {
+	r.offset = &offset
+	return r
+}
+
+// The field to sort the tries of a task instance by. Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the try number.
+func (r ApiGetMappedTaskInstanceTriesRequest) OrderBy(orderBy string) ApiGetMappedTaskInstanceTriesRequest {
+	r.orderBy = &orderBy
+	return r
+}
+
+func (r ApiGetMappedTaskInstanceTriesRequest) Execute() (*TaskInstanceCollection, *http.Response, error) {
+	return r.ApiService.GetMappedTaskInstanceTriesExecute(r)
+}
+
+/*
+GetMappedTaskInstanceTries List the tries of a mapped task instance
+
+Returns one page of the tries of the instance of the task with the given map index, one item
+per try with the values it had in that try; the current try is included. Sorted by
+`order_by`, with the total count and `Link` headers to neighbouring pages.
+
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@param dagId The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.
+	@param dagRunId The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.
+	@param taskId The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.
+	@param mapIndex The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.
+	@return ApiGetMappedTaskInstanceTriesRequest
+*/
+func (a *TaskInstanceAPIService) GetMappedTaskInstanceTries(ctx context.Context, dagId string, dagRunId string, taskId string, mapIndex int32) ApiGetMappedTaskInstanceTriesRequest {
+	return ApiGetMappedTaskInstanceTriesRequest{
+		ApiService: a,
+		ctx:        ctx,
+		dagId:      dagId,
+		dagRunId:   dagRunId,
+		taskId:     taskId,
+		mapIndex:   mapIndex,
+	}
+}
+
+// Execute executes the request
+//
+//	@return TaskInstanceCollection
+func (a *TaskInstanceAPIService) GetMappedTaskInstanceTriesExecute(r ApiGetMappedTaskInstanceTriesRequest) (*TaskInstanceCollection, *http.Response, error) {
+	var (
+		localVarHTTPMethod  = http.MethodGet
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *TaskInstanceCollection
+	)
+
+	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "TaskInstanceAPIService.GetMappedTaskInstanceTries")
+	if err != nil {
+		return localVarReturnValue, nil, &GenericOpenAPIError{error: err.Error()}
+	}
+
+	localVarPath := localBasePath + "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/tries"
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_id"+"}", url.PathEscape(parameterValueToString(r.dagId, "dagId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_run_id"+"}", url.PathEscape(parameterValueToString(r.dagRunId, "dagRunId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"task_id"+"}", url.PathEscape(parameterValueToString(r.taskId, "taskId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"map_index"+"}", url.PathEscape(parameterValueToString(r.mapIndex, "mapIndex")), -1)
+
+	localVarHeaderParams := make(map[string]string)
+	localVarQueryParams := url.Values{}
+	localVarFormParams := url.Values{}
+	if strlen(r.dagId) < 1 {
+		return localVarReturnValue, nil, reportError("dagId must have at least 1 elements")
+	}
+	if strlen(r.dagId) > 250 {
+		return localVarReturnValue, nil, reportError("dagId must have less than 250 elements")
+	}
+	if strlen(r.dagRunId) < 1 {
+		return localVarReturnValue, nil, reportError("dagRunId must have at least 1 elements")
+	}
+	if strlen(r.dagRunId) > 250 {
+		return localVarReturnValue, nil, reportError("dagRunId must have less than 250 elements")
+	}
+	if strlen(r.taskId) < 1 {
+		return localVarReturnValue, nil, reportError("taskId must have at least 1 elements")
+	}
+	if strlen(r.taskId) > 250 {
+		return localVarReturnValue, nil, reportError("taskId must have less than 250 elements")
+	}
+	if r.mapIndex < -1 {
+		return localVarReturnValue, nil, reportError("mapIndex must be greater than -1")
+	}
+	if r.mapIndex > 2147483647 {
+		return localVarReturnValue, nil, reportError("mapIndex must be less than 2147483647")
+	}
+
+	if r.limit != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "limit", r.limit, "form", "")
+	} else {
+		var defaultValue int32 = 100
+		parameterAddToHeaderOrQuery(localVarQueryParams, "limit", defaultValue, "form", "")
+		r.limit = &defaultValue
+	}
+	if r.offset != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "offset", r.offset, "form", "")
+	} else {
+		var defaultValue int32 = 0
+		parameterAddToHeaderOrQuery(localVarQueryParams, "offset", defaultValue, "form", "")
+		r.offset = &defaultValue
+	}
+	if r.orderBy != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "order_by", r.orderBy, "form", "")
+	} else {
+		var defaultValue string = "try_number"
+		parameterAddToHeaderOrQuery(localVarQueryParams, "order_by", defaultValue, "form", "")
+		r.orderBy = &defaultValue
+	}
+	// to determine the Content-Type header
+	localVarHTTPContentTypes := []string{}
+
+	// set Content-Type header
+	localVarHTTPContentType := selectHeaderContentType(localVarHTTPContentTypes)
+	if localVarHTTPContentType != "" {
+		localVarHeaderParams["Content-Type"] = localVarHTTPContentType
+	}
+
+	// to determine the Accept header
+	localVarHTTPHeaderAccepts := []string{"application/json", "application/problem+json"}
+
+	// set Accept header
+	localVarHTTPHeaderAccept := selectHeaderAccept(localVarHTTPHeaderAccepts)
+	if localVarHTTPHeaderAccept != "" {
+		localVarHeaderParams["Accept"] = localVarHTTPHeaderAccept
+	}
+	req, err := a.client.prepareRequest(r.ctx, localVarPath, localVarHTTPMethod, localVarPostBody, localVarHeaderParams, localVarQueryParams, localVarFormParams, formFiles)
+	if err != nil {
+		return localVarReturnValue, nil, err
+	}
+
+	localVarHTTPResponse, err := a.client.callAPI(req)
+	if err != nil || localVarHTTPResponse == nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	localVarBody, err := io.ReadAll(localVarHTTPResponse.Body)
+	localVarHTTPResponse.Body.Close()
+	localVarHTTPResponse.Body = io.NopCloser(bytes.NewBuffer(localVarBody))
+	if err != nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	if localVarHTTPResponse.StatusCode >= 300 {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: localVarHTTPResponse.Status,
+		}
+		if localVarHTTPResponse.StatusCode == 400 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 401 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 403 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 404 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 414 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 431 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 503 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	err = a.client.decode(&localVarReturnValue, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+	if err != nil {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: err.Error(),
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	return localVarReturnValue, localVarHTTPResponse, nil
+}
+
+type ApiGetMappedTaskInstanceTryDetailsRequest struct {
+	ctx           context.Context
+	ApiService    *TaskInstanceAPIService
+	dagId         string
+	dagRunId      string
+	taskId        string
+	mapIndex      int32
+	taskTryNumber int32
+	ifNoneMatch   *string
+}
+
+// An &#x60;ETag&#x60; from an earlier response; when it still matches, the answer is &#x60;304 Not Modified&#x60; with no body.
+func (r ApiGetMappedTaskInstanceTryDetailsRequest) IfNoneMatch(ifNoneMatch string) ApiGetMappedTaskInstanceTryDetailsRequest {
+	r.ifNoneMatch = &ifNoneMatch
+	return r
+}
+
+func (r ApiGetMappedTaskInstanceTryDetailsRequest) Execute() (*TaskInstance, *http.Response, error) {
+	return r.ApiService.GetMappedTaskInstanceTryDetailsExecute(r)
+}
+
+/*
+GetMappedTaskInstanceTryDetails Get one try of a mapped task instance
+
+Returns the instance of the task with the given map index as it was in the given try (the
+current try included), with its `ETag`. The answer is 404 when there is no such try.
+
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@param dagId The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.
+	@param dagRunId The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.
+	@param taskId The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.
+	@param mapIndex The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.
+	@param taskTryNumber The try of the task instance, counting from 1 for the first attempt.
+	@return ApiGetMappedTaskInstanceTryDetailsRequest
+*/
+func (a *TaskInstanceAPIService) GetMappedTaskInstanceTryDetails(ctx context.Context, dagId string, dagRunId string, taskId string, mapIndex int32, taskTryNumber int32) ApiGetMappedTaskInstanceTryDetailsRequest {
+	return ApiGetMappedTaskInstanceTryDetailsRequest{
+		ApiService:    a,
+		ctx:           ctx,
+		dagId:         dagId,
+		dagRunId:      dagRunId,
+		taskId:        taskId,
+		mapIndex:      mapIndex,
+		taskTryNumber: taskTryNumber,
+	}
+}
+
+// Execute executes the request
+//
+//	@return TaskInstance
+func (a *TaskInstanceAPIService) GetMappedTaskInstanceTryDetailsExecute(r ApiGetMappedTaskInstanceTryDetailsRequest) (*TaskInstance, *http.Response, error) {
+	var (
+		localVarHTTPMethod  = http.MethodGet
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *TaskInstance
+	)
+
+	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "TaskInstanceAPIService.GetMappedTaskInstanceTryDetails")
+	if err != nil {
+		return localVarReturnValue, nil, &GenericOpenAPIError{error: err.Error()}
+	}
+
+	localVarPath := localBasePath + "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/tries/{task_try_number}"
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_id"+"}", url.PathEscape(parameterValueToString(r.dagId, "dagId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_run_id"+"}", url.PathEscape(parameterValueToString(r.dagRunId, "dagRunId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"task_id"+"}", url.PathEscape(parameterValueToString(r.taskId, "taskId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"map_index"+"}", url.PathEscape(parameterValueToString(r.mapIndex, "mapIndex")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"task_try_number"+"}", url.PathEscape(parameterValueToString(r.taskTryNumber, "taskTryNumber")), -1)
+
+	localVarHeaderParams := make(map[string]string)
+	localVarQueryParams := url.Values{}
+	localVarFormParams := url.Values{}
+	if strlen(r.dagId) < 1 {
+		return localVarReturnValue, nil, reportError("dagId must have at least 1 elements")
+	}
+	if strlen(r.dagId) > 250 {
+		return localVarReturnValue, nil, reportError("dagId must have less than 250 elements")
+	}
+	if strlen(r.dagRunId) < 1 {
+		return localVarReturnValue, nil, reportError("dagRunId must have at least 1 elements")
+	}
+	if strlen(r.dagRunId) > 250 {
+		return localVarReturnValue, nil, reportError("dagRunId must have less than 250 elements")
+	}
+	if strlen(r.taskId) < 1 {
+		return localVarReturnValue, nil, reportError("taskId must have at least 1 elements")
+	}
+	if strlen(r.taskId) > 250 {
+		return localVarReturnValue, nil, reportError("taskId must have less than 250 elements")
+	}
+	if r.mapIndex < -1 {
+		return localVarReturnValue, nil, reportError("mapIndex must be greater than -1")
+	}
+	if r.mapIndex > 2147483647 {
+		return localVarReturnValue, nil, reportError("mapIndex must be less than 2147483647")
+	}
+	if r.taskTryNumber < 1 {
+		return localVarReturnValue, nil, reportError("taskTryNumber must be greater than 1")
+	}
+	if r.taskTryNumber > 2147483647 {
+		return localVarReturnValue, nil, reportError("taskTryNumber must be less than 2147483647")
+	}
+
+	// to determine the Content-Type header
+	localVarHTTPContentTypes := []string{}
+
+	// set Content-Type header
+	localVarHTTPContentType := selectHeaderContentType(localVarHTTPContentTypes)
+	if localVarHTTPContentType != "" {
+		localVarHeaderParams["Content-Type"] = localVarHTTPContentType
+	}
+
+	// to determine the Accept header
+	localVarHTTPHeaderAccepts := []string{"application/json", "application/problem+json"}
+
+	// set Accept header
+	localVarHTTPHeaderAccept := selectHeaderAccept(localVarHTTPHeaderAccepts)
+	if localVarHTTPHeaderAccept != "" {
+		localVarHeaderParams["Accept"] = localVarHTTPHeaderAccept
+	}
+	if r.ifNoneMatch != nil {
+		parameterAddToHeaderOrQuery(localVarHeaderParams, "If-None-Match", r.ifNoneMatch, "simple", "")
+	}
+	req, err := a.client.prepareRequest(r.ctx, localVarPath, localVarHTTPMethod, localVarPostBody, localVarHeaderParams, localVarQueryParams, localVarFormParams, formFiles)
+	if err != nil {
+		return localVarReturnValue, nil, err
+	}
+
+	localVarHTTPResponse, err := a.client.callAPI(req)
+	if err != nil || localVarHTTPResponse == nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	localVarBody, err := io.ReadAll(localVarHTTPResponse.Body)
+	localVarHTTPResponse.Body.Close()
+	localVarHTTPResponse.Body = io.NopCloser(bytes.NewBuffer(localVarBody))
+	if err != nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	if localVarHTTPResponse.StatusCode >= 300 {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: localVarHTTPResponse.Status,
+		}
+		if localVarHTTPResponse.StatusCode == 400 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 401 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 403 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 404 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 414 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 431 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 503 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	err = a.client.decode(&localVarReturnValue, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+	if err != nil {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: err.Error(),
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	return localVarReturnValue, localVarHTTPResponse, nil
+}
+
+type ApiGetMappedTaskInstancesRequest struct {
+	ctx              context.Context
+	ApiService       *TaskInstanceAPIService
+	dagId            string
+	dagRunId         string
+	taskId           string
+	executionDateGte *time.Time
+	executionDateLte *time.Time
+	startDateGte     *time.Time
+	startDateLte     *time.Time
+	endDateGte       *time.Time
+	endDateLte       *time.Time
+	updatedAtGte     *time.Time
+	updatedAtLte     *time.Time
+	durationGte      *float64
+	durationLte      *float64
+	state            *[]TaskStateFilter
+	pool             *[]string
+	queue            *[]string
+	executor         *[]string
+	limit            *int32
+	offset           *int32
+	orderBy          *string
+}
+
+// Only items whose &#x60;execution_date&#x60; (the DAG run&#39;s logical date) is at or after this instant (inclusive).
+func (r ApiGetMappedTaskInstancesRequest) ExecutionDateGte(executionDateGte time.Time) ApiGetMappedTaskInstancesRequest {
+	r.executionDateGte = &executionDateGte
+	return r
+}
+
+// Only items whose &#x60;execution_date&#x60; (the DAG run&#39;s logical date) is at or before this instant (inclusive).
+func (r ApiGetMappedTaskInstancesRequest) ExecutionDateLte(executionDateLte time.Time) ApiGetMappedTaskInstancesRequest {
+	r.executionDateLte = &executionDateLte
+	return r
+}
+
+// Only items that started at or after this instant (inclusive); items that have not started are left out.
+func (r ApiGetMappedTaskInstancesRequest) StartDateGte(startDateGte time.Time) ApiGetMappedTaskInstancesRequest {
+	r.startDateGte = &startDateGte
+	return r
+}
+
+// Only items that started at or before this instant (inclusive); items that have not started are left out.
+func (r ApiGetMappedTaskInstancesRequest) StartDateLte(startDateLte time.Time) ApiGetMappedTaskInstancesRequest {
+	r.startDateLte = &startDateLte
+	return r
+}
+
+// Only items that finished at or after this instant (inclusive); items that have not finished are left out.
+func (r ApiGetMappedTaskInstancesRequest) EndDateGte(endDateGte time.Time) ApiGetMappedTaskInstancesRequest {
+	r.endDateGte = &endDateGte
+	return r
+}
+
+// Only items that finished at or before this instant (inclusive); items that have not finished are left out.
+func (r ApiGetMappedTaskInstancesRequest) EndDateLte(endDateLte time.Time) ApiGetMappedTaskInstancesRequest {
+	r.endDateLte = &endDateLte
+	return r
+}
+
+// Only items last changed at or after this instant (inclusive).
+func (r ApiGetMappedTaskInstancesRequest) UpdatedAtGte(updatedAtGte time.Time) ApiGetMappedTaskInstancesRequest {
+	r.updatedAtGte = &updatedAtGte
+	return r
+}
+
+// Only items last changed at or before this instant (inclusive).
+func (r ApiGetMappedTaskInstancesRequest) UpdatedAtLte(updatedAtLte time.Time) ApiGetMappedTaskInstancesRequest {
+	r.updatedAtLte = &updatedAtLte
+	return r
+}
+
+// Only task instances whose run took at least this many seconds (inclusive); task instances without a duration are left out.
+func (r ApiGetMappedTaskInstancesRequest) DurationGte(durationGte float64) ApiGetMappedTaskInstancesRequest {
+	r.durationGte = &durationGte
+	return r
+}
+
+// Only task instances whose run took at most this many seconds (inclusive); task instances without a duration are left out.
+func (r ApiGetMappedTaskInstancesRequest) DurationLte(durationLte float64) ApiGetMappedTaskInstancesRequest {
+	r.durationLte = &durationLte
+	return r
+}
+
+// Only task instances in one of these states. Repeat the parameter for several states (&#x60;state&#x3D;failed&amp;state&#x3D;upstream_failed&#x60;); &#x60;none&#x60; selects task instances whose state is not decided yet (&#x60;null&#x60; in the response).
+func (r ApiGetMappedTaskInstancesRequest) State(state []TaskStateFilter) ApiGetMappedTaskInstancesRequest {
+	r.state = &state
+	return r
+}
+
+// Only task instances that run in one of these pools. Repeat the parameter for several pools.
+func (r ApiGetMappedTaskInstancesRequest) Pool(pool []string) ApiGetMappedTaskInstancesRequest {
+	r.pool = &pool
+	return r
+}
+
+// Only task instances sent to one of these executor queues. Repeat the parameter for several queues. A value cannot hold a comma, which separates values.
+func (r ApiGetMappedTaskInstancesRequest) Queue(queue []string) ApiGetMappedTaskInstancesRequest {
+	r.queue = &queue
+	return r
+}
+
+// Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.
+func (r ApiGetMappedTaskInstancesRequest) Executor(executor []string) ApiGetMappedTaskInstancesRequest {
+	r.executor = &executor
+	return r
+}
+
+// How many items to return: at most &#x60;[api] maximum_page_limit&#x60;, which is 100 unless configured (the contract a running server serves at &#x60;/api/v1/openapi.json&#x60; carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with &#x60;offset&#x60;.
+func (r ApiGetMappedTaskInstancesRequest) Limit(limit int32) ApiGetMappedTaskInstancesRequest {
+	r.limit = &limit
+	return r
+}
+
+// How many items to skip before the first one returned.
+func (r ApiGetMappedTaskInstancesRequest) Offset(offset int32) ApiGetMappedTaskInstancesRequest {
+	r.offset = &offset
+	return r
+}
+
+// The field to sort the mapped task instances of a task by. Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default.
+func (r ApiGetMappedTaskInstancesRequest) OrderBy(orderBy string) ApiGetMappedTaskInstancesRequest {
+	r.orderBy = &orderBy
+	return r
+}
+
+func (r ApiGetMappedTaskInstancesRequest) Execute() (*TaskInstanceCollection, *http.Response, error) {
+	return r.ApiService.GetMappedTaskInstancesExecute(r)
+}
+
+/*
+GetMappedTaskInstances List the mapped instances of a task
+
+Returns one page of the instances of a mapped task in a DAG run (map indexes `0` to `n-1`),
+filtered by the query parameters (all of which must match), sorted by `order_by`, with the
+total count and `Link` headers to neighbouring pages. A mapped task that is not expanded yet,
+or that expanded into nothing, has an empty list. The answer is 404 when the DAG or the run
+does not exist, when the DAG has no such task, and when the task is not mapped (read its one
+instance at `.../taskInstances/{task_id}` instead).
+
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@param dagId The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.
+	@param dagRunId The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.
+	@param taskId The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.
+	@return ApiGetMappedTaskInstancesRequest
+*/
+func (a *TaskInstanceAPIService) GetMappedTaskInstances(ctx context.Context, dagId string, dagRunId string, taskId string) ApiGetMappedTaskInstancesRequest {
+	return ApiGetMappedTaskInstancesRequest{
+		ApiService: a,
+		ctx:        ctx,
+		dagId:      dagId,
+		dagRunId:   dagRunId,
+		taskId:     taskId,
+	}
+}
+
+// Execute executes the request
+//
+//	@return TaskInstanceCollection
+func (a *TaskInstanceAPIService) GetMappedTaskInstancesExecute(r ApiGetMappedTaskInstancesRequest) (*TaskInstanceCollection, *http.Response, error) {
+	var (
+		localVarHTTPMethod  = http.MethodGet
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *TaskInstanceCollection
+	)
+
+	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "TaskInstanceAPIService.GetMappedTaskInstances")
+	if err != nil {
+		return localVarReturnValue, nil, &GenericOpenAPIError{error: err.Error()}
+	}
+
+	localVarPath := localBasePath + "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/listMapped"
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_id"+"}", url.PathEscape(parameterValueToString(r.dagId, "dagId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_run_id"+"}", url.PathEscape(parameterValueToString(r.dagRunId, "dagRunId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"task_id"+"}", url.PathEscape(parameterValueToString(r.taskId, "taskId")), -1)
+
+	localVarHeaderParams := make(map[string]string)
+	localVarQueryParams := url.Values{}
+	localVarFormParams := url.Values{}
+	if strlen(r.dagId) < 1 {
+		return localVarReturnValue, nil, reportError("dagId must have at least 1 elements")
+	}
+	if strlen(r.dagId) > 250 {
+		return localVarReturnValue, nil, reportError("dagId must have less than 250 elements")
+	}
+	if strlen(r.dagRunId) < 1 {
+		return localVarReturnValue, nil, reportError("dagRunId must have at least 1 elements")
+	}
+	if strlen(r.dagRunId) > 250 {
+		return localVarReturnValue, nil, reportError("dagRunId must have less than 250 elements")
+	}
+	if strlen(r.taskId) < 1 {
+		return localVarReturnValue, nil, reportError("taskId must have at least 1 elements")
+	}
+	if strlen(r.taskId) > 250 {
+		return localVarReturnValue, nil, reportError("taskId must have less than 250 elements")
+	}
+
+	if r.executionDateGte != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "execution_date_gte", r.executionDateGte, "form", "")
+	}
+	if r.executionDateLte != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "execution_date_lte", r.executionDateLte, "form", "")
+	}
+	if r.startDateGte != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "start_date_gte", r.startDateGte, "form", "")
+	}
+	if r.startDateLte != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "start_date_lte", r.startDateLte, "form", "")
+	}
+	if r.endDateGte != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "end_date_gte", r.endDateGte, "form", "")
+	}
+	if r.endDateLte != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "end_date_lte", r.endDateLte, "form", "")
+	}
+	if r.updatedAtGte != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "updated_at_gte", r.updatedAtGte, "form", "")
+	}
+	if r.updatedAtLte != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "updated_at_lte", r.updatedAtLte, "form", "")
+	}
+	if r.durationGte != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "duration_gte", r.durationGte, "form", "")
+	}
+	if r.durationLte != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "duration_lte", r.durationLte, "form", "")
+	}
+	if r.state != nil {
+		t := *r.state
+		if reflect.TypeOf(t).Kind() == reflect.Slice {
+			s := reflect.ValueOf(t)
+			for i := 0; i < s.Len(); i++ {
+				parameterAddToHeaderOrQuery(localVarQueryParams, "state", s.Index(i).Interface(), "form", "multi")
+			}
+		} else {
+			parameterAddToHeaderOrQuery(localVarQueryParams, "state", t, "form", "multi")
+		}
+	}
+	if r.pool != nil {
+		t := *r.pool
+		if reflect.TypeOf(t).Kind() == reflect.Slice {
+			s := reflect.ValueOf(t)
+			for i := 0; i < s.Len(); i++ {
+				parameterAddToHeaderOrQuery(localVarQueryParams, "pool", s.Index(i).Interface(), "form", "multi")
+			}
+		} else {
+			parameterAddToHeaderOrQuery(localVarQueryParams, "pool", t, "form", "multi")
+		}
+	}
+	if r.queue != nil {
+		t := *r.queue
+		if reflect.TypeOf(t).Kind() == reflect.Slice {
+			s := reflect.ValueOf(t)
+			for i := 0; i < s.Len(); i++ {
+				parameterAddToHeaderOrQuery(localVarQueryParams, "queue", s.Index(i).Interface(), "form", "multi")
+			}
+		} else {
+			parameterAddToHeaderOrQuery(localVarQueryParams, "queue", t, "form", "multi")
+		}
+	}
+	if r.executor != nil {
+		t := *r.executor
+		if reflect.TypeOf(t).Kind() == reflect.Slice {
+			s := reflect.ValueOf(t)
+			for i := 0; i < s.Len(); i++ {
+				parameterAddToHeaderOrQuery(localVarQueryParams, "executor", s.Index(i).Interface(), "form", "multi")
+			}
+		} else {
+			parameterAddToHeaderOrQuery(localVarQueryParams, "executor", t, "form", "multi")
+		}
+	}
+	if r.limit != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "limit", r.limit, "form", "")
+	} else {
+		var defaultValue int32 = 100
+		parameterAddToHeaderOrQuery(localVarQueryParams, "limit", defaultValue, "form", "")
+		r.limit = &defaultValue
+	}
+	if r.offset != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "offset", r.offset, "form", "")
+	} else {
+		var defaultValue int32 = 0
+		parameterAddToHeaderOrQuery(localVarQueryParams, "offset", defaultValue, "form", "")
+		r.offset = &defaultValue
+	}
+	if r.orderBy != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "order_by", r.orderBy, "form", "")
+	} else {
+		var defaultValue string = "map_index"
+		parameterAddToHeaderOrQuery(localVarQueryParams, "order_by", defaultValue, "form", "")
+		r.orderBy = &defaultValue
+	}
+	// to determine the Content-Type header
+	localVarHTTPContentTypes := []string{}
+
+	// set Content-Type header
+	localVarHTTPContentType := selectHeaderContentType(localVarHTTPContentTypes)
+	if localVarHTTPContentType != "" {
+		localVarHeaderParams["Content-Type"] = localVarHTTPContentType
+	}
+
+	// to determine the Accept header
+	localVarHTTPHeaderAccepts := []string{"application/json", "application/problem+json"}
+
+	// set Accept header
+	localVarHTTPHeaderAccept := selectHeaderAccept(localVarHTTPHeaderAccepts)
+	if localVarHTTPHeaderAccept != "" {
+		localVarHeaderParams["Accept"] = localVarHTTPHeaderAccept
+	}
+	req, err := a.client.prepareRequest(r.ctx, localVarPath, localVarHTTPMethod, localVarPostBody, localVarHeaderParams, localVarQueryParams, localVarFormParams, formFiles)
+	if err != nil {
+		return localVarReturnValue, nil, err
+	}
+
+	localVarHTTPResponse, err := a.client.callAPI(req)
+	if err != nil || localVarHTTPResponse == nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	localVarBody, err := io.ReadAll(localVarHTTPResponse.Body)
+	localVarHTTPResponse.Body.Close()
+	localVarHTTPResponse.Body = io.NopCloser(bytes.NewBuffer(localVarBody))
+	if err != nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	if localVarHTTPResponse.StatusCode >= 300 {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: localVarHTTPResponse.Status,
+		}
+		if localVarHTTPResponse.StatusCode == 400 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 401 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 403 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 404 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 414 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 431 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 503 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	err = a.client.decode(&localVarReturnValue, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+	if err != nil {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: err.Error(),
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	return localVarReturnValue, localVarHTTPResponse, nil
+}
+
 type ApiGetTaskInstanceRequest struct {
 	ctx         context.Context
 	ApiService  *TaskInstanceAPIService
@@ -548,7 +1971,9 @@ func (r ApiGetTaskInstanceRequest) Execute() (*TaskInstance, *http.Response, err
 /*
 GetTaskInstance Get a task instance
 
-Returns one task instance, as of its current try, with its `ETag`.
+Returns one task instance, as of its current try, with its `ETag`. For a mapped task, whose
+instances have map indexes `0` to `n-1`, the answer is 404 pointing to
+`.../{task_id}/{map_index}` and `.../{task_id}/listMapped`.
 
 	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
 	@param dagId The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.
@@ -771,6 +2196,7 @@ GetTaskInstanceDependencies Explain why a task instance is not running
 Checks, at the time of the request, every condition the scheduler needs before it runs the task
 instance (upstream results, trigger rule, pool slots, concurrency limits, retry delay, ...) and
 returns the ones that are not met. An empty list means nothing holds the task instance back.
+For a mapped task the answer is 404 pointing to `.../{task_id}/{map_index}/dependencies`.
 
 	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
 	@param dagId The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.
@@ -1010,7 +2436,8 @@ GetTaskInstanceTries List the tries of a task instance
 
 Returns one page of the task instance's tries, one item per try with the values it had in that
 try; the current try is included. Sorted by `order_by`, with the total count and `Link` headers
-to neighbouring pages.
+to neighbouring pages. For a mapped task the answer is 404 pointing to
+`.../{task_id}/{map_index}/tries`.
 
 	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
 	@param dagId The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.
@@ -1256,7 +2683,9 @@ func (r ApiGetTaskInstanceTryDetailsRequest) Execute() (*TaskInstance, *http.Res
 /*
 GetTaskInstanceTryDetails Get one try of a task instance
 
-Returns the task instance as it was in the given try (the current try included), with its `ETag`. The answer is 404 when there is no such try.
+Returns the task instance as it was in the given try (the current try included), with its
+`ETag`. The answer is 404 when there is no such try, and for a mapped task (pointing to
+`.../{task_id}/{map_index}/tries/{task_try_number}`).
 
 	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
 	@param dagId The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.
@@ -2117,6 +3546,302 @@ func (a *TaskInstanceAPIService) GetTaskInstancesBatchExecute(r ApiGetTaskInstan
 	return localVarReturnValue, localVarHTTPResponse, nil
 }
 
+type ApiPatchMappedTaskInstanceRequest struct {
+	ctx               context.Context
+	ApiService        *TaskInstanceAPIService
+	dagId             string
+	dagRunId          string
+	taskId            string
+	mapIndex          int32
+	patchTaskInstance *PatchTaskInstance
+	ifMatch           *string
+}
+
+// The state to set.
+func (r ApiPatchMappedTaskInstanceRequest) PatchTaskInstance(patchTaskInstance PatchTaskInstance) ApiPatchMappedTaskInstanceRequest {
+	r.patchTaskInstance = &patchTaskInstance
+	return r
+}
+
+// An &#x60;ETag&#x60; from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.
+func (r ApiPatchMappedTaskInstanceRequest) IfMatch(ifMatch string) ApiPatchMappedTaskInstanceRequest {
+	r.ifMatch = &ifMatch
+	return r
+}
+
+func (r ApiPatchMappedTaskInstanceRequest) Execute() (*TaskInstanceReference, *http.Response, error) {
+	return r.ApiService.PatchMappedTaskInstanceExecute(r)
+}
+
+/*
+PatchMappedTaskInstance Set the state of a mapped task instance
+
+Gives the instance of the task with the given map index the state in `new_state` and returns
+a reference to it; only this task instance changes, not the task's other mapped instances nor
+the tasks up- or downstream of it. With `dry_run`, nothing changes and the answer names the
+task instance that would change.
+
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@param dagId The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.
+	@param dagRunId The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.
+	@param taskId The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.
+	@param mapIndex The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.
+	@return ApiPatchMappedTaskInstanceRequest
+*/
+func (a *TaskInstanceAPIService) PatchMappedTaskInstance(ctx context.Context, dagId string, dagRunId string, taskId string, mapIndex int32) ApiPatchMappedTaskInstanceRequest {
+	return ApiPatchMappedTaskInstanceRequest{
+		ApiService: a,
+		ctx:        ctx,
+		dagId:      dagId,
+		dagRunId:   dagRunId,
+		taskId:     taskId,
+		mapIndex:   mapIndex,
+	}
+}
+
+// Execute executes the request
+//
+//	@return TaskInstanceReference
+func (a *TaskInstanceAPIService) PatchMappedTaskInstanceExecute(r ApiPatchMappedTaskInstanceRequest) (*TaskInstanceReference, *http.Response, error) {
+	var (
+		localVarHTTPMethod  = http.MethodPatch
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *TaskInstanceReference
+	)
+
+	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "TaskInstanceAPIService.PatchMappedTaskInstance")
+	if err != nil {
+		return localVarReturnValue, nil, &GenericOpenAPIError{error: err.Error()}
+	}
+
+	localVarPath := localBasePath + "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}"
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_id"+"}", url.PathEscape(parameterValueToString(r.dagId, "dagId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_run_id"+"}", url.PathEscape(parameterValueToString(r.dagRunId, "dagRunId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"task_id"+"}", url.PathEscape(parameterValueToString(r.taskId, "taskId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"map_index"+"}", url.PathEscape(parameterValueToString(r.mapIndex, "mapIndex")), -1)
+
+	localVarHeaderParams := make(map[string]string)
+	localVarQueryParams := url.Values{}
+	localVarFormParams := url.Values{}
+	if strlen(r.dagId) < 1 {
+		return localVarReturnValue, nil, reportError("dagId must have at least 1 elements")
+	}
+	if strlen(r.dagId) > 250 {
+		return localVarReturnValue, nil, reportError("dagId must have less than 250 elements")
+	}
+	if strlen(r.dagRunId) < 1 {
+		return localVarReturnValue, nil, reportError("dagRunId must have at least 1 elements")
+	}
+	if strlen(r.dagRunId) > 250 {
+		return localVarReturnValue, nil, reportError("dagRunId must have less than 250 elements")
+	}
+	if strlen(r.taskId) < 1 {
+		return localVarReturnValue, nil, reportError("taskId must have at least 1 elements")
+	}
+	if strlen(r.taskId) > 250 {
+		return localVarReturnValue, nil, reportError("taskId must have less than 250 elements")
+	}
+	if r.mapIndex < -1 {
+		return localVarReturnValue, nil, reportError("mapIndex must be greater than -1")
+	}
+	if r.mapIndex > 2147483647 {
+		return localVarReturnValue, nil, reportError("mapIndex must be less than 2147483647")
+	}
+	if r.patchTaskInstance == nil {
+		return localVarReturnValue, nil, reportError("patchTaskInstance is required and must be specified")
+	}
+
+	// to determine the Content-Type header
+	localVarHTTPContentTypes := []string{"application/json"}
+
+	// set Content-Type header
+	localVarHTTPContentType := selectHeaderContentType(localVarHTTPContentTypes)
+	if localVarHTTPContentType != "" {
+		localVarHeaderParams["Content-Type"] = localVarHTTPContentType
+	}
+
+	// to determine the Accept header
+	localVarHTTPHeaderAccepts := []string{"application/json", "application/problem+json"}
+
+	// set Accept header
+	localVarHTTPHeaderAccept := selectHeaderAccept(localVarHTTPHeaderAccepts)
+	if localVarHTTPHeaderAccept != "" {
+		localVarHeaderParams["Accept"] = localVarHTTPHeaderAccept
+	}
+	if r.ifMatch != nil {
+		parameterAddToHeaderOrQuery(localVarHeaderParams, "If-Match", r.ifMatch, "simple", "")
+	}
+	// body params
+	localVarPostBody = r.patchTaskInstance
+	req, err := a.client.prepareRequest(r.ctx, localVarPath, localVarHTTPMethod, localVarPostBody, localVarHeaderParams, localVarQueryParams, localVarFormParams, formFiles)
+	if err != nil {
+		return localVarReturnValue, nil, err
+	}
+
+	localVarHTTPResponse, err := a.client.callAPI(req)
+	if err != nil || localVarHTTPResponse == nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	localVarBody, err := io.ReadAll(localVarHTTPResponse.Body)
+	localVarHTTPResponse.Body.Close()
+	localVarHTTPResponse.Body = io.NopCloser(bytes.NewBuffer(localVarBody))
+	if err != nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	if localVarHTTPResponse.StatusCode >= 300 {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: localVarHTTPResponse.Status,
+		}
+		if localVarHTTPResponse.StatusCode == 400 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 401 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 403 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 404 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 412 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 413 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 414 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 415 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 422 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 431 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 503 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	err = a.client.decode(&localVarReturnValue, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+	if err != nil {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: err.Error(),
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	return localVarReturnValue, localVarHTTPResponse, nil
+}
+
 type ApiPatchTaskInstanceRequest struct {
 	ctx               context.Context
 	ApiService        *TaskInstanceAPIService
@@ -2148,7 +3873,8 @@ PatchTaskInstance Set the state of a task instance
 
 Gives the task instance the state in `new_state` and returns a reference to it; only this task
 instance changes, not the tasks up- or downstream of it. With `dry_run`, nothing changes and
-the answer names the task instance that would change.
+the answer names the task instance that would change. For a mapped task the answer is 404
+pointing to `.../{task_id}/{map_index}`.
 
 	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
 	@param dagId The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.
@@ -2402,6 +4128,300 @@ func (a *TaskInstanceAPIService) PatchTaskInstanceExecute(r ApiPatchTaskInstance
 	return localVarReturnValue, localVarHTTPResponse, nil
 }
 
+type ApiSetMappedTaskInstanceNoteRequest struct {
+	ctx                 context.Context
+	ApiService          *TaskInstanceAPIService
+	dagId               string
+	dagRunId            string
+	taskId              string
+	mapIndex            int32
+	setTaskInstanceNote *SetTaskInstanceNote
+	ifMatch             *string
+}
+
+// The new note.
+func (r ApiSetMappedTaskInstanceNoteRequest) SetTaskInstanceNote(setTaskInstanceNote SetTaskInstanceNote) ApiSetMappedTaskInstanceNoteRequest {
+	r.setTaskInstanceNote = &setTaskInstanceNote
+	return r
+}
+
+// An &#x60;ETag&#x60; from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.
+func (r ApiSetMappedTaskInstanceNoteRequest) IfMatch(ifMatch string) ApiSetMappedTaskInstanceNoteRequest {
+	r.ifMatch = &ifMatch
+	return r
+}
+
+func (r ApiSetMappedTaskInstanceNoteRequest) Execute() (*TaskInstance, *http.Response, error) {
+	return r.ApiService.SetMappedTaskInstanceNoteExecute(r)
+}
+
+/*
+SetMappedTaskInstanceNote Set the note of a mapped task instance
+
+Replaces the note of the instance of the task with the given map index (`null` removes it)
+and returns the task instance. Each mapped instance has a note of its own.
+
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@param dagId The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.
+	@param dagRunId The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.
+	@param taskId The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.
+	@param mapIndex The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.
+	@return ApiSetMappedTaskInstanceNoteRequest
+*/
+func (a *TaskInstanceAPIService) SetMappedTaskInstanceNote(ctx context.Context, dagId string, dagRunId string, taskId string, mapIndex int32) ApiSetMappedTaskInstanceNoteRequest {
+	return ApiSetMappedTaskInstanceNoteRequest{
+		ApiService: a,
+		ctx:        ctx,
+		dagId:      dagId,
+		dagRunId:   dagRunId,
+		taskId:     taskId,
+		mapIndex:   mapIndex,
+	}
+}
+
+// Execute executes the request
+//
+//	@return TaskInstance
+func (a *TaskInstanceAPIService) SetMappedTaskInstanceNoteExecute(r ApiSetMappedTaskInstanceNoteRequest) (*TaskInstance, *http.Response, error) {
+	var (
+		localVarHTTPMethod  = http.MethodPatch
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *TaskInstance
+	)
+
+	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "TaskInstanceAPIService.SetMappedTaskInstanceNote")
+	if err != nil {
+		return localVarReturnValue, nil, &GenericOpenAPIError{error: err.Error()}
+	}
+
+	localVarPath := localBasePath + "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/setNote"
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_id"+"}", url.PathEscape(parameterValueToString(r.dagId, "dagId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_run_id"+"}", url.PathEscape(parameterValueToString(r.dagRunId, "dagRunId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"task_id"+"}", url.PathEscape(parameterValueToString(r.taskId, "taskId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"map_index"+"}", url.PathEscape(parameterValueToString(r.mapIndex, "mapIndex")), -1)
+
+	localVarHeaderParams := make(map[string]string)
+	localVarQueryParams := url.Values{}
+	localVarFormParams := url.Values{}
+	if strlen(r.dagId) < 1 {
+		return localVarReturnValue, nil, reportError("dagId must have at least 1 elements")
+	}
+	if strlen(r.dagId) > 250 {
+		return localVarReturnValue, nil, reportError("dagId must have less than 250 elements")
+	}
+	if strlen(r.dagRunId) < 1 {
+		return localVarReturnValue, nil, reportError("dagRunId must have at least 1 elements")
+	}
+	if strlen(r.dagRunId) > 250 {
+		return localVarReturnValue, nil, reportError("dagRunId must have less than 250 elements")
+	}
+	if strlen(r.taskId) < 1 {
+		return localVarReturnValue, nil, reportError("taskId must have at least 1 elements")
+	}
+	if strlen(r.taskId) > 250 {
+		return localVarReturnValue, nil, reportError("taskId must have less than 250 elements")
+	}
+	if r.mapIndex < -1 {
+		return localVarReturnValue, nil, reportError("mapIndex must be greater than -1")
+	}
+	if r.mapIndex > 2147483647 {
+		return localVarReturnValue, nil, reportError("mapIndex must be less than 2147483647")
+	}
+	if r.setTaskInstanceNote == nil {
+		return localVarReturnValue, nil, reportError("setTaskInstanceNote is required and must be specified")
+	}
+
+	// to determine the Content-Type header
+	localVarHTTPContentTypes := []string{"application/json"}
+
+	// set Content-Type header
+	localVarHTTPContentType := selectHeaderContentType(localVarHTTPContentTypes)
+	if localVarHTTPContentType != "" {
+		localVarHeaderParams["Content-Type"] = localVarHTTPContentType
+	}
+
+	// to determine the Accept header
+	localVarHTTPHeaderAccepts := []string{"application/json", "application/problem+json"}
+
+	// set Accept header
+	localVarHTTPHeaderAccept := selectHeaderAccept(localVarHTTPHeaderAccepts)
+	if localVarHTTPHeaderAccept != "" {
+		localVarHeaderParams["Accept"] = localVarHTTPHeaderAccept
+	}
+	if r.ifMatch != nil {
+		parameterAddToHeaderOrQuery(localVarHeaderParams, "If-Match", r.ifMatch, "simple", "")
+	}
+	// body params
+	localVarPostBody = r.setTaskInstanceNote
+	req, err := a.client.prepareRequest(r.ctx, localVarPath, localVarHTTPMethod, localVarPostBody, localVarHeaderParams, localVarQueryParams, localVarFormParams, formFiles)
+	if err != nil {
+		return localVarReturnValue, nil, err
+	}
+
+	localVarHTTPResponse, err := a.client.callAPI(req)
+	if err != nil || localVarHTTPResponse == nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	localVarBody, err := io.ReadAll(localVarHTTPResponse.Body)
+	localVarHTTPResponse.Body.Close()
+	localVarHTTPResponse.Body = io.NopCloser(bytes.NewBuffer(localVarBody))
+	if err != nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	if localVarHTTPResponse.StatusCode >= 300 {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: localVarHTTPResponse.Status,
+		}
+		if localVarHTTPResponse.StatusCode == 400 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 401 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 403 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 404 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 412 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 413 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 414 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 415 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 422 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 431 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 503 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	err = a.client.decode(&localVarReturnValue, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+	if err != nil {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: err.Error(),
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	return localVarReturnValue, localVarHTTPResponse, nil
+}
+
 type ApiSetTaskInstanceNoteRequest struct {
 	ctx                 context.Context
 	ApiService          *TaskInstanceAPIService
@@ -2431,7 +4451,8 @@ func (r ApiSetTaskInstanceNoteRequest) Execute() (*TaskInstance, *http.Response,
 /*
 SetTaskInstanceNote Set the note of a task instance
 
-Replaces the task instance's note (`null` removes it) and returns the task instance.
+Replaces the task instance's note (`null` removes it) and returns the task instance. For a
+mapped task the answer is 404 pointing to `.../{task_id}/{map_index}/setNote`.
 
 	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
 	@param dagId The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.

@@ -34,7 +34,7 @@ type ApiGetXcomEntriesRequest struct {
 	offset     *int32
 }
 
-// The map index of the task instance: &#x60;-1&#x60; for a task that is not mapped, which is every task in Windsock. When absent, an operation on one object assumes &#x60;-1&#x60; and a list is not filtered by map index. Any other value matches nothing (404 for one object, an empty page for a list).
+// The map index of the task instance: &#x60;-1&#x60; for a task that is not mapped, &#x60;0&#x60; to &#x60;n-1&#x60; for the &#x60;n&#x60; instances of a mapped task. When absent, an operation on one object assumes &#x60;-1&#x60; (which a mapped task has only until it is expanded, or when it expanded into nothing) and a list is not filtered by map index. An index that the task has no instance of matches nothing (404 for one object, an empty page for a list).
 func (r ApiGetXcomEntriesRequest) MapIndex(mapIndex int32) ApiGetXcomEntriesRequest {
 	r.mapIndex = &mapIndex
 	return r
@@ -303,7 +303,7 @@ type ApiGetXcomEntryRequest struct {
 	ifNoneMatch *string
 }
 
-// The map index of the task instance: &#x60;-1&#x60; for a task that is not mapped, which is every task in Windsock. When absent, an operation on one object assumes &#x60;-1&#x60; and a list is not filtered by map index. Any other value matches nothing (404 for one object, an empty page for a list).
+// The map index of the task instance: &#x60;-1&#x60; for a task that is not mapped, &#x60;0&#x60; to &#x60;n-1&#x60; for the &#x60;n&#x60; instances of a mapped task. When absent, an operation on one object assumes &#x60;-1&#x60; (which a mapped task has only until it is expanded, or when it expanded into nothing) and a list is not filtered by map index. An index that the task has no instance of matches nothing (404 for one object, an empty page for a list).
 func (r ApiGetXcomEntryRequest) MapIndex(mapIndex int32) ApiGetXcomEntryRequest {
 	r.mapIndex = &mapIndex
 	return r

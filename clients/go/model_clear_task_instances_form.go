@@ -22,8 +22,8 @@ var _ MappedNullable = &ClearTaskInstancesForm{}
 type ClearTaskInstancesForm struct {
 	// When `true` (the default), change nothing and only report which task instances would be cleared.
 	DryRun *bool `json:"dry_run,omitempty"`
-	// Clear only instances of these tasks. Without it, instances of every task of the DAG are considered.
-	TaskIds []string `json:"task_ids,omitempty"`
+	// Clear only these task instances: a task id selects every instance of the task (mapped or not), a pair `[task_id, map_index]` only that instance of a mapped task. Without it, instances of every task of the DAG are considered.
+	TaskIds []ClearTaskId `json:"task_ids,omitempty"`
 	// Consider only runs whose logical date is at or after this moment (inclusive). `null` is the same as leaving it out.
 	StartDate NullableTime `json:"start_date,omitempty"`
 	// Consider only runs whose logical date is at or before this moment (inclusive). `null` is the same as leaving it out.
@@ -40,9 +40,9 @@ type ClearTaskInstancesForm struct {
 	ResetDagRuns *bool `json:"reset_dag_runs,omitempty"`
 	// Consider only this run of the DAG (cannot be combined with `start_date` or `end_date`); with `include_past` or `include_future`, also the runs before or after it. `null` is the same as leaving it out.
 	DagRunId NullableString `json:"dag_run_id,omitempty"`
-	// Also clear instances of every task upstream of the selected tasks, in the same runs.
+	// Also clear every instance of every task upstream of the selected tasks, in the same runs (whole tasks, even of a task selected by a `[task_id, map_index]` pair).
 	IncludeUpstream *bool `json:"include_upstream,omitempty"`
-	// Also clear instances of every task downstream of the selected tasks, in the same runs.
+	// Also clear every instance of every task downstream of the selected tasks, in the same runs (whole tasks, even of a task selected by a `[task_id, map_index]` pair).
 	IncludeDownstream *bool `json:"include_downstream,omitempty"`
 	// Also clear the selected tasks in every run with a later logical date than the selected runs.
 	IncludeFuture *bool `json:"include_future,omitempty"`
@@ -140,9 +140,9 @@ func (o *ClearTaskInstancesForm) SetDryRun(v bool) {
 }
 
 // GetTaskIds returns the TaskIds field value if set, zero value otherwise.
-func (o *ClearTaskInstancesForm) GetTaskIds() []string {
+func (o *ClearTaskInstancesForm) GetTaskIds() []ClearTaskId {
 	if o == nil || IsNil(o.TaskIds) {
-		var ret []string
+		var ret []ClearTaskId
 		return ret
 	}
 	return o.TaskIds
@@ -150,7 +150,7 @@ func (o *ClearTaskInstancesForm) GetTaskIds() []string {
 
 // GetTaskIdsOk returns a tuple with the TaskIds field value if set, nil otherwise
 // and a boolean to check if the value has been set.
-func (o *ClearTaskInstancesForm) GetTaskIdsOk() ([]string, bool) {
+func (o *ClearTaskInstancesForm) GetTaskIdsOk() ([]ClearTaskId, bool) {
 	if o == nil || IsNil(o.TaskIds) {
 		return nil, false
 	}
@@ -166,8 +166,8 @@ func (o *ClearTaskInstancesForm) HasTaskIds() bool {
 	return false
 }
 
-// SetTaskIds gets a reference to the given []string and assigns it to the TaskIds field.
-func (o *ClearTaskInstancesForm) SetTaskIds(v []string) {
+// SetTaskIds gets a reference to the given []ClearTaskId and assigns it to the TaskIds field.
+func (o *ClearTaskInstancesForm) SetTaskIds(v []ClearTaskId) {
 	o.TaskIds = v
 }
 

@@ -19,7 +19,7 @@ import (
 // checks if the TaskExtraLink type satisfies the MappedNullable interface at compile time
 var _ MappedNullable = &TaskExtraLink{}
 
-// TaskExtraLink A link a task adds to its instances' page in the UI, named by the class that builds it.
+// TaskExtraLink A link a task adds to its instances, named by what builds it. Windsock builds the links a task declares (`links=` in the DAG file) from URL templates rather than classes: each is listed with the link's name as `class_name` and `windsock.links` as `module_path`; its URL for one task instance is in `GET .../taskInstances/{task_id}/links`. Links that plugins add to every task are listed by `GET /plugins`, not here.
 type TaskExtraLink struct {
 	ClassRef ClassReference `json:"class_ref"`
 }

@@ -30,6 +30,8 @@ type TaskInstanceReference struct {
 	ExecutionDate time.Time `json:"execution_date"`
 	// The id of the DAG run.
 	DagRunId string `json:"dag_run_id"`
+	// The map index of the task instance: `-1` for a task that is not mapped, `0` to `n-1` for the instances of a mapped task, which would look alike here without it. Airflow 2's reference has no such field; its published clients accept it.
+	MapIndex int32 `json:"map_index"`
 }
 
 type _TaskInstanceReference TaskInstanceReference
@@ -38,12 +40,13 @@ type _TaskInstanceReference TaskInstanceReference
 // This constructor will assign default values to properties that have it defined,
 // and makes sure properties required by API are set, but the set of arguments
 // will change when the set of required properties is changed
-func NewTaskInstanceReference(taskId string, dagId string, executionDate time.Time, dagRunId string) *TaskInstanceReference {
+func NewTaskInstanceReference(taskId string, dagId string, executionDate time.Time, dagRunId string, mapIndex int32) *TaskInstanceReference {
 	this := TaskInstanceReference{}
 	this.TaskId = taskId
 	this.DagId = dagId
 	this.ExecutionDate = executionDate
 	this.DagRunId = dagRunId
+	this.MapIndex = mapIndex
 	return &this
 }
 
@@ -151,6 +154,30 @@ func (o *TaskInstanceReference) SetDagRunId(v string) {
 	o.DagRunId = v
 }
 
+// GetMapIndex returns the MapIndex field value
+func (o *TaskInstanceReference) GetMapIndex() int32 {
+	if o == nil {
+		var ret int32
+		return ret
+	}
+
+	return o.MapIndex
+}
+
+// GetMapIndexOk returns a tuple with the MapIndex field value
+// and a boolean to check if the value has been set.
+func (o *TaskInstanceReference) GetMapIndexOk() (*int32, bool) {
+	if o == nil {
+		return nil, false
+	}
+	return &o.MapIndex, true
+}
+
+// SetMapIndex sets field value
+func (o *TaskInstanceReference) SetMapIndex(v int32) {
+	o.MapIndex = v
+}
+
 func (o TaskInstanceReference) MarshalJSON() ([]byte, error) {
 	toSerialize, err := o.ToMap()
 	if err != nil {
@@ -165,6 +192,7 @@ func (o TaskInstanceReference) ToMap() (map[string]interface{}, error) {
 	toSerialize["dag_id"] = o.DagId
 	toSerialize["execution_date"] = o.ExecutionDate
 	toSerialize["dag_run_id"] = o.DagRunId
+	toSerialize["map_index"] = o.MapIndex
 	return toSerialize, nil
 }
 
@@ -177,6 +205,7 @@ func (o *TaskInstanceReference) UnmarshalJSON(data []byte) (err error) {
 		"dag_id",
 		"execution_date",
 		"dag_run_id",
+		"map_index",
 	}
 
 	allProperties := make(map[string]interface{})

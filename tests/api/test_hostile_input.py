@@ -68,9 +68,13 @@ def _filled(template: str, filled: dict[str, dict], target: str = "", value: str
 
 
 def _text_schema(document: dict, node: dict) -> dict:
-    """The schema of a field or parameter, or of its items when it is a list."""
+    """The schema of a field or parameter, or of its items when it is a list; of an item that
+    may be text or something else (a clear form's task id or `[task_id, map_index]`), its text."""
     schema = resolved(document, node)
-    return resolved(document, schema["items"]) if schema.get("type") == "array" else schema
+    if schema.get("type") == "array":
+        schema = resolved(document, schema["items"])
+    alternatives = [resolved(document, s) for s in schema.get("oneOf", [])]
+    return next((s for s in alternatives if s.get("type") == "string"), schema)
 
 
 def _hostile(schema: dict, text: dict[str, str], overflows: dict[str, str]) -> dict[str, str]:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -119,11 +120,21 @@ def seed_task_instances(start: int, stop: int) -> None:
     bulk(TaskInstance, [ti_row(f"t{i:04d}", duration=float(i)) for i in range(start, stop)])
 
 
-def seed_tries(start: int, stop: int) -> None:
+def seed_mapped_task_instances(start: int, stop: int) -> None:
+    """Mapped instances of one task, map indexes start..stop-1."""
     if start == 0:
-        one_dag(with_run=True, with_ti=True)
-    bulk(TaskInstanceTry, [{**ti_row(TASK_ID), "try_number": n, "state": "failed"}
-                           for n in range(start + 1, stop + 1)])
+        one_dag(with_run=True)
+    bulk(TaskInstance, [ti_row(TASK_ID, map_index=i, duration=float(i))
+                        for i in range(start, stop)])
+
+
+def seed_tries(start: int, stop: int, map_index: int = -1) -> None:
+    """Tries of one task instance (the mapped one `map_index`, if given)."""
+    if start == 0:
+        one_dag(with_run=True)
+        bulk(TaskInstance, [ti_row(TASK_ID, map_index=map_index)])
+    bulk(TaskInstanceTry, [{**ti_row(TASK_ID, map_index=map_index), "try_number": n,
+                            "state": "failed"} for n in range(start + 1, stop + 1)])
     with session() as sess:
         sess.execute(update(TaskInstance).values(try_number=stop + 1, state="running"))
 
@@ -275,6 +286,11 @@ CASES = {
                                      "task_instances"),
     "get_task_instance_tries": Case(seed_tries, "GET", f"{TI_PATH}/{TASK_ID}/tries",
                                     "task_instances"),
+    "get_mapped_task_instances": Case(seed_mapped_task_instances, "GET",
+                                      f"{TI_PATH}/{TASK_ID}/listMapped", "task_instances",
+                                      query=lambda rows: {"order_by": "-duration"}),
+    "get_mapped_task_instance_tries": Case(partial(seed_tries, map_index=0), "GET",
+                                           f"{TI_PATH}/{TASK_ID}/0/tries", "task_instances"),
     "get_xcom_entries": Case(seed_xcoms, "GET", f"{TI_PATH}/{TASK_ID}/xcomEntries",
                              "xcom_entries"),
     "get_event_logs": Case(seed_event_logs, "GET", f"{API}/eventLogs", "event_logs"),

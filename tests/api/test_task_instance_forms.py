@@ -38,7 +38,7 @@ def selected(response) -> list[tuple[str, str]]:
     assert response.status_code == 200, response.text
     instances = response.json()["task_instances"]
     for ti in instances:
-        assert set(ti) == {"task_id", "dag_id", "dag_run_id", "execution_date"}
+        assert set(ti) == {"task_id", "dag_id", "dag_run_id", "execution_date", "map_index"}
         assert ti["dag_id"] == "sample"
     return [(ti["dag_run_id"], ti["task_id"]) for ti in instances]
 

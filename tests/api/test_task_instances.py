@@ -304,7 +304,7 @@ def test_patch_sets_the_state_of_that_instance_only(client, runs):
     response = client.patch(ti_url("transform"), json={"new_state": "success"})
     assert response.status_code == 200, response.text
     assert response.json() == {"task_id": "transform", "dag_id": "sample", "dag_run_id": "r1",
-                               "execution_date": EPOCH.isoformat()}
+                               "execution_date": EPOCH.isoformat(), "map_index": -1}
     assert task_states("sample", "r1") == {"extract": "success", "transform": "success",
                                            "load": None, "report": None}
     ti = client.get(ti_url("transform")).json()

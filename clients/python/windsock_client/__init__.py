@@ -59,6 +59,7 @@ __all__ = [
     "ClassReference",
     "ClearDagRun",
     "ClearDagRunResult",
+    "ClearTaskId",
     "ClearTaskInstancesForm",
     "Config",
     "ConfigOption",
@@ -201,6 +202,7 @@ from windsock_client.models.basic_dag_run import BasicDAGRun as BasicDAGRun
 from windsock_client.models.class_reference import ClassReference as ClassReference
 from windsock_client.models.clear_dag_run import ClearDagRun as ClearDagRun
 from windsock_client.models.clear_dag_run_result import ClearDagRunResult as ClearDagRunResult
+from windsock_client.models.clear_task_id import ClearTaskId as ClearTaskId
 from windsock_client.models.clear_task_instances_form import ClearTaskInstancesForm as ClearTaskInstancesForm
 from windsock_client.models.config import Config as Config
 from windsock_client.models.config_option import ConfigOption as ConfigOption

@@ -1,11 +1,11 @@
 """The audit trail: every successful mutating API call leaves one event log row.
 
-The row names the operation (`event`), the authenticated user (`owner`), the DAG, run and task
-it touched (from the path), and the request body with secrets masked (`extra`). It is written in
-the operation's own transaction (`request_transaction`), so a change and its row commit together
-and a failed call leaves neither. Operations that check credentials sent in their body (login, the
-token exchange) are the exception: a refused attempt must still be counted, so they commit as they
-go and their row follows in a transaction of its own.
+The row names the operation (`event`), the authenticated user (`owner`), the DAG, run, task and
+map index it touched (from the path), and the request body with secrets masked (`extra`). It is
+written in the operation's own transaction (`request_transaction`), so a change and its row commit
+together and a failed call leaves neither. Operations that check credentials sent in their body
+(login, the token exchange) are the exception: a refused attempt must still be counted, so they
+commit as they go and their row follows in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from windsock.masking import masked_mapping
 MUTATING_METHODS = frozenset({"post", "put", "patch", "delete"})
 READ_ONLY_OPERATIONS = frozenset({"get_dag_runs_batch", "get_task_instances_batch",
                                   "test_connection"})
-PATH_FIELDS = {"dag_id": "dag_id", "task_id": "task_id", "dag_run_id": "run_id"}
+PATH_FIELDS = {"dag_id": "dag_id", "task_id": "task_id", "dag_run_id": "run_id",
+               "map_index": "map_index"}
 log = logging.getLogger(__name__)
 
 
@@ -49,7 +50,7 @@ def event_row(event: str, owner: str | None, path_params: dict[str, Any],
     row = EventLog(event=event, owner=owner, **fields)
     for param, column in PATH_FIELDS.items():
         value = path_params.get(param)
-        if isinstance(value, str) and value != "~":
+        if isinstance(value, (str, int)) and value != "~":
             setattr(row, column, value)
     extra = {"method": flask.request.method, "path": flask.request.path}
     if isinstance(body, dict):

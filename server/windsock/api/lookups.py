@@ -47,10 +47,19 @@ def dag_run(sess: Session, dag_id: str, run_id: str) -> DagRun:
     return run
 
 
+def has_mapped_instances(dag_id: str, run_id: str, task_id: str):
+    """The condition that the task has mapped instances (map index 0 or more) in the run, of a
+    DAG the caller may read."""
+    return exists().where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id,
+                          TaskInstance.task_id == task_id, TaskInstance.map_index >= 0,
+                          dag_filter(TaskInstance.dag_id))
+
+
 def task_instance(sess: Session, dag_id: str, run_id: str, task_id: str,
                   map_index: int | None = None) -> tuple[TaskInstance, datetime]:
     """The task instance (map index -1 unless another is given) and its run's logical date, in
-    one query; 404 naming what is missing."""
+    one query; 404 naming what is missing, and where a mapped task's instances are when the
+    instance -1 of one is asked for."""
     map_index = -1 if map_index is None else map_index
     row = sess.execute(locked(select(TaskInstance, DagRun.logical_date).join(DagRun).where(
         TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id,
@@ -59,6 +68,11 @@ def task_instance(sess: Session, dag_id: str, run_id: str, task_id: str,
     if row is None:
         dag(sess, dag_id)
         dag_run(sess, dag_id, run_id)
+        if map_index == -1 and sess.scalar(select(has_mapped_instances(dag_id, run_id, task_id))):
+            raise NotFound(f"Task {task_id!r} is mapped in run {run_id!r} of DAG {dag_id!r}: "
+                           f"name one of its instances by map index (.../taskInstances/"
+                           f"{task_id}/{{map_index}}), or list them (.../taskInstances/"
+                           f"{task_id}/listMapped).")
         mapped = "" if map_index == -1 else f" with map index {map_index}"
         raise NotFound(f"Run {run_id!r} of DAG {dag_id!r} has no task instance of task "
                        f"{task_id!r}{mapped}.")

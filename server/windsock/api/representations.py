@@ -72,7 +72,7 @@ def task_instance(ti: TaskInstance | TaskInstanceTry, logical_date: datetime) ->
 
 def task_instance_reference(ti: TaskInstance, logical_date: datetime) -> dict[str, Any]:
     return {"task_id": ti.task_id, "dag_id": ti.dag_id, "dag_run_id": ti.run_id,
-            "execution_date": iso(logical_date)}
+            "execution_date": iso(logical_date), "map_index": ti.map_index}
 
 
 def only_fields(body: dict[str, Any], fields: Iterable[str] | None,

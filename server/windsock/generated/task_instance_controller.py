@@ -40,6 +40,121 @@ def get_log(
     )
 
 
+def get_mapped_task_instance(
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    map_index: int,
+):
+    """Get a mapped task instance."""
+    return impl.get_mapped_task_instance(
+        dag_id=dag_id,
+        dag_run_id=dag_run_id,
+        task_id=task_id,
+        map_index=map_index,
+    )
+
+
+def get_mapped_task_instance_dependencies(
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    map_index: int,
+):
+    """Explain why a mapped task instance is not running."""
+    return impl.get_mapped_task_instance_dependencies(
+        dag_id=dag_id,
+        dag_run_id=dag_run_id,
+        task_id=task_id,
+        map_index=map_index,
+    )
+
+
+def get_mapped_task_instance_tries(
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    map_index: int,
+    limit: int | None = None,
+    offset: int | None = None,
+    order_by: str | None = None,
+):
+    """List the tries of a mapped task instance."""
+    return impl.get_mapped_task_instance_tries(
+        dag_id=dag_id,
+        dag_run_id=dag_run_id,
+        task_id=task_id,
+        map_index=map_index,
+        limit=limit,
+        offset=offset,
+        order_by=order_by,
+    )
+
+
+def get_mapped_task_instance_try_details(
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    map_index: int,
+    task_try_number: int,
+):
+    """Get one try of a mapped task instance."""
+    return impl.get_mapped_task_instance_try_details(
+        dag_id=dag_id,
+        dag_run_id=dag_run_id,
+        task_id=task_id,
+        map_index=map_index,
+        task_try_number=task_try_number,
+    )
+
+
+def get_mapped_task_instances(
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    execution_date_gte: str | None = None,
+    execution_date_lte: str | None = None,
+    start_date_gte: str | None = None,
+    start_date_lte: str | None = None,
+    end_date_gte: str | None = None,
+    end_date_lte: str | None = None,
+    updated_at_gte: str | None = None,
+    updated_at_lte: str | None = None,
+    duration_gte: float | None = None,
+    duration_lte: float | None = None,
+    state: list[str] | None = None,
+    pool: list[str] | None = None,
+    queue: list[str] | None = None,
+    executor: list[str] | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+    order_by: str | None = None,
+):
+    """List the mapped instances of a task."""
+    return impl.get_mapped_task_instances(
+        dag_id=dag_id,
+        dag_run_id=dag_run_id,
+        task_id=task_id,
+        execution_date_gte=execution_date_gte,
+        execution_date_lte=execution_date_lte,
+        start_date_gte=start_date_gte,
+        start_date_lte=start_date_lte,
+        end_date_gte=end_date_gte,
+        end_date_lte=end_date_lte,
+        updated_at_gte=updated_at_gte,
+        updated_at_lte=updated_at_lte,
+        duration_gte=duration_gte,
+        duration_lte=duration_lte,
+        state=state,
+        pool=pool,
+        queue=queue,
+        executor=executor,
+        limit=limit,
+        offset=offset,
+        order_by=order_by,
+    )
+
+
 def get_task_instance(
     dag_id: str,
     dag_run_id: str,
@@ -154,6 +269,23 @@ def get_task_instances_batch(
     )
 
 
+def patch_mapped_task_instance(
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    map_index: int,
+    body: dict,
+):
+    """Set the state of a mapped task instance."""
+    return impl.patch_mapped_task_instance(
+        dag_id=dag_id,
+        dag_run_id=dag_run_id,
+        task_id=task_id,
+        map_index=map_index,
+        body=body,
+    )
+
+
 def patch_task_instance(
     dag_id: str,
     dag_run_id: str,
@@ -165,6 +297,23 @@ def patch_task_instance(
         dag_id=dag_id,
         dag_run_id=dag_run_id,
         task_id=task_id,
+        body=body,
+    )
+
+
+def set_mapped_task_instance_note(
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    map_index: int,
+    body: dict,
+):
+    """Set the note of a mapped task instance."""
+    return impl.set_mapped_task_instance_note(
+        dag_id=dag_id,
+        dag_run_id=dag_run_id,
+        task_id=task_id,
+        map_index=map_index,
         body=body,
     )
 

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import exists, select, union_all
+from sqlalchemy.orm import Session
 
 from windsock import config, links, logs
 from windsock.api import filters, lookups, paging, resources
@@ -25,7 +26,7 @@ ORDER_COLUMNS = {
     "end_date": TaskInstance.end_date, "duration": TaskInstance.duration,
     "state": TaskInstance.state, "pool": TaskInstance.pool, "queue": TaskInstance.queue,
     "priority_weight": TaskInstance.priority_weight, "try_number": TaskInstance.try_number,
-    "updated_at": TaskInstance.updated_at,
+    "updated_at": TaskInstance.updated_at, "map_index": TaskInstance.map_index,
 }
 PRIMARY_KEY = (TaskInstance.dag_id, TaskInstance.run_id, TaskInstance.task_id,
                TaskInstance.map_index)
@@ -71,6 +72,32 @@ def get_task_instances(dag_id: str, dag_run_id: str, limit: int, offset: int, or
         return _page(sess, conditions, order_by=order_by, limit=limit, offset=offset)
 
 
+def _check_mapped(sess: Session, dag_id: str, run_id: str, task_id: str) -> None:
+    """404 unless the task is mapped in the run: it has mapped instances there, or (before its
+    expansion, or after one into nothing) its DAG says that it is. As in Airflow, a task with
+    mapped instances counts as mapped even when its DAG has changed since."""
+    if sess.scalar(select(lookups.has_mapped_instances(dag_id, run_id, task_id))):
+        return
+    lookups.check_scope(sess, dag_id, run_id)
+    _, serialized = lookups.serialized_dag(sess, dag_id)
+    task = graph.tasks_by_id(serialized).get(task_id)
+    if task is None:
+        raise NotFound(f"DAG {dag_id!r} has no task {task_id!r}.")
+    if "expand" not in task:
+        raise NotFound(f"Task {task_id!r} of DAG {dag_id!r} is not mapped; its one instance is "
+                       f"at .../taskInstances/{task_id}.")
+
+
+def get_mapped_task_instances(dag_id: str, dag_run_id: str, task_id: str, limit: int,
+                              offset: int, order_by: str, **query: Any):
+    conditions = [TaskInstance.dag_id == dag_id, TaskInstance.run_id == dag_run_id,
+                  TaskInstance.task_id == task_id, TaskInstance.map_index >= 0,
+                  *_filters(query)]
+    with session() as sess:
+        _check_mapped(sess, dag_id, dag_run_id, task_id)
+        return _page(sess, conditions, order_by=order_by, limit=limit, offset=offset)
+
+
 def get_task_instances_batch(body: dict):
     conditions = filters.where(filters.any_of(TaskInstance.dag_id, body.get("dag_ids")),
                                filters.any_of(TaskInstance.run_id, body.get("dag_run_ids")),
@@ -82,35 +109,40 @@ def get_task_instances_batch(body: dict):
                      links=False)
 
 
-# One task instance
+# One task instance: each operation serves the task instance of a task that is not mapped (map
+# index -1) and, as its mapped variant (get_mapped_task_instance, ...), the one with the map index
+# in the path.
 
 
-def get_task_instance(dag_id: str, dag_run_id: str, task_id: str):
+def get_task_instance(dag_id: str, dag_run_id: str, task_id: str, map_index: int = -1):
     with session() as sess:
         return resources.single(task_instance(
-            *lookups.task_instance(sess, dag_id, dag_run_id, task_id)))
+            *lookups.task_instance(sess, dag_id, dag_run_id, task_id, map_index)))
 
 
-def patch_task_instance(dag_id: str, dag_run_id: str, task_id: str, body: dict):
+def patch_task_instance(dag_id: str, dag_run_id: str, task_id: str, body: dict,
+                        map_index: int = -1):
     with session() as sess:
-        ti, logical_date = lookups.task_instance(sess, dag_id, dag_run_id, task_id)
+        ti, logical_date = lookups.task_instance(sess, dag_id, dag_run_id, task_id, map_index)
         resources.check_if_match(task_instance(ti, logical_date))
         if not body.get("dry_run", False):
             marking.set_task_states([ti], body["new_state"])
         return resources.ok(task_instance_reference(ti, logical_date))
 
 
-def set_task_instance_note(dag_id: str, dag_run_id: str, task_id: str, body: dict):
+def set_task_instance_note(dag_id: str, dag_run_id: str, task_id: str, body: dict,
+                           map_index: int = -1):
     with session() as sess:
-        ti, logical_date = lookups.task_instance(sess, dag_id, dag_run_id, task_id)
+        ti, logical_date = lookups.task_instance(sess, dag_id, dag_run_id, task_id, map_index)
         resources.check_if_match(task_instance(ti, logical_date))
         ti.note = body["note"]
         return resources.updated(task_instance(ti, logical_date))
 
 
-def get_task_instance_dependencies(dag_id: str, dag_run_id: str, task_id: str):
+def get_task_instance_dependencies(dag_id: str, dag_run_id: str, task_id: str,
+                                   map_index: int = -1):
     with session() as sess:
-        ti, _ = lookups.task_instance(sess, dag_id, dag_run_id, task_id)
+        ti, _ = lookups.task_instance(sess, dag_id, dag_run_id, task_id, map_index)
         dag, serialized = lookups.serialized_dag(sess, dag_id)
         run = lookups.dag_run(sess, dag_id, dag_run_id)
         task = graph.tasks_by_id(serialized).get(task_id)
@@ -132,8 +164,9 @@ def get_extra_links(dag_id: str, dag_run_id: str, task_id: str):
 
 
 def _no_try(ti: TaskInstance, try_number: int) -> NotFound:
-    return NotFound(f"Task instance {ti.task_id!r} of run {ti.run_id!r} of DAG {ti.dag_id!r} "
-                    f"has no try {try_number}; it is on try {ti.try_number}.")
+    mapped = "" if ti.map_index == -1 else f" (map index {ti.map_index})"
+    return NotFound(f"Task instance {ti.task_id!r}{mapped} of run {ti.run_id!r} of DAG "
+                    f"{ti.dag_id!r} has no try {try_number}; it is on try {ti.try_number}.")
 
 
 def _tries(ti: TaskInstance):
@@ -149,9 +182,9 @@ def _tries(ti: TaskInstance):
 
 
 def get_task_instance_tries(dag_id: str, dag_run_id: str, task_id: str, limit: int,
-                            offset: int, order_by: str):
+                            offset: int, order_by: str, map_index: int = -1):
     with session() as sess:
-        ti, logical_date = lookups.task_instance(sess, dag_id, dag_run_id, task_id)
+        ti, logical_date = lookups.task_instance(sess, dag_id, dag_run_id, task_id, map_index)
         tries = _tries(ti)
         return paging.collection(
             sess, select(tries), key="task_instances",
@@ -161,14 +194,22 @@ def get_task_instance_tries(dag_id: str, dag_run_id: str, task_id: str, limit: i
 
 
 def get_task_instance_try_details(dag_id: str, dag_run_id: str, task_id: str,
-                                  task_try_number: int):
+                                  task_try_number: int, map_index: int = -1):
     with session() as sess:
-        ti, logical_date = lookups.task_instance(sess, dag_id, dag_run_id, task_id)
+        ti, logical_date = lookups.task_instance(sess, dag_id, dag_run_id, task_id, map_index)
         tries = _tries(ti)
         row = sess.execute(select(tries).where(tries.c.try_number == task_try_number)).first()
         if row is None:
             raise _no_try(ti, task_try_number)
         return resources.single(task_instance(row, logical_date))
+
+
+get_mapped_task_instance = get_task_instance
+patch_mapped_task_instance = patch_task_instance
+set_mapped_task_instance_note = set_task_instance_note
+get_mapped_task_instance_dependencies = get_task_instance_dependencies
+get_mapped_task_instance_tries = get_task_instance_tries
+get_mapped_task_instance_try_details = get_task_instance_try_details
 
 
 # Logs
@@ -194,7 +235,7 @@ def get_log(dag_id: str, dag_run_id: str, task_id: str, task_try_number: int,
     if task_try_number > ti.try_number:
         raise _no_try(ti, task_try_number)
     key = (dag_id, dag_run_id, task_id, ti.map_index, task_try_number)
-    path = logs.log_path(dag_id, dag_run_id, task_id, task_try_number, ti.map_index)
+    path = logs.locate(ti, task_try_number)
     try:
         if full_content:
             text, end = logs.read(path, 0, None)

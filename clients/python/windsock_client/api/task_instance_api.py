@@ -374,7 +374,7 @@ class TaskInstanceApi:
         task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
         task_try_number: Annotated[int, Field(le=2147483647, strict=True, ge=1, description="The try of the task instance, counting from 1 for the first attempt.")],
         full_content: Annotated[Optional[StrictBool], Field(description="Return the whole log of the try in one answer, from its first byte; `token` is then ignored, and `continuation_token` reads on from the end of the log.")] = None,
-        map_index: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=-1)]], Field(description="The map index of the task instance: `-1` for a task that is not mapped, which is every task in Windsock. When absent, an operation on one object assumes `-1` and a list is not filtered by map index. Any other value matches nothing (404 for one object, an empty page for a list). ")] = None,
+        map_index: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=-1)]], Field(description="The map index of the task instance: `-1` for a task that is not mapped, `0` to `n-1` for the `n` instances of a mapped task. When absent, an operation on one object assumes `-1` (which a mapped task has only until it is expanded, or when it expanded into nothing) and a list is not filtered by map index. An index that the task has no instance of matches nothing (404 for one object, an empty page for a list). ")] = None,
         token: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=2000)]], Field(description="The `continuation_token` (or `Continuation-Token` header) of the previous answer, to read on from where it stopped. Without it, reading starts at the beginning of the log. A token that was not issued for this try is rejected with 400. ")] = None,
         _request_timeout: Union[
             None,
@@ -403,7 +403,7 @@ class TaskInstanceApi:
         :type task_try_number: int
         :param full_content: Return the whole log of the try in one answer, from its first byte; `token` is then ignored, and `continuation_token` reads on from the end of the log.
         :type full_content: bool
-        :param map_index: The map index of the task instance: `-1` for a task that is not mapped, which is every task in Windsock. When absent, an operation on one object assumes `-1` and a list is not filtered by map index. Any other value matches nothing (404 for one object, an empty page for a list). 
+        :param map_index: The map index of the task instance: `-1` for a task that is not mapped, `0` to `n-1` for the `n` instances of a mapped task. When absent, an operation on one object assumes `-1` (which a mapped task has only until it is expanded, or when it expanded into nothing) and a list is not filtered by map index. An index that the task has no instance of matches nothing (404 for one object, an empty page for a list). 
         :type map_index: int
         :param token: The `continuation_token` (or `Continuation-Token` header) of the previous answer, to read on from where it stopped. Without it, reading starts at the beginning of the log. A token that was not issued for this try is rejected with 400. 
         :type token: str
@@ -474,7 +474,7 @@ class TaskInstanceApi:
         task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
         task_try_number: Annotated[int, Field(le=2147483647, strict=True, ge=1, description="The try of the task instance, counting from 1 for the first attempt.")],
         full_content: Annotated[Optional[StrictBool], Field(description="Return the whole log of the try in one answer, from its first byte; `token` is then ignored, and `continuation_token` reads on from the end of the log.")] = None,
-        map_index: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=-1)]], Field(description="The map index of the task instance: `-1` for a task that is not mapped, which is every task in Windsock. When absent, an operation on one object assumes `-1` and a list is not filtered by map index. Any other value matches nothing (404 for one object, an empty page for a list). ")] = None,
+        map_index: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=-1)]], Field(description="The map index of the task instance: `-1` for a task that is not mapped, `0` to `n-1` for the `n` instances of a mapped task. When absent, an operation on one object assumes `-1` (which a mapped task has only until it is expanded, or when it expanded into nothing) and a list is not filtered by map index. An index that the task has no instance of matches nothing (404 for one object, an empty page for a list). ")] = None,
         token: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=2000)]], Field(description="The `continuation_token` (or `Continuation-Token` header) of the previous answer, to read on from where it stopped. Without it, reading starts at the beginning of the log. A token that was not issued for this try is rejected with 400. ")] = None,
         _request_timeout: Union[
             None,
@@ -503,7 +503,7 @@ class TaskInstanceApi:
         :type task_try_number: int
         :param full_content: Return the whole log of the try in one answer, from its first byte; `token` is then ignored, and `continuation_token` reads on from the end of the log.
         :type full_content: bool
-        :param map_index: The map index of the task instance: `-1` for a task that is not mapped, which is every task in Windsock. When absent, an operation on one object assumes `-1` and a list is not filtered by map index. Any other value matches nothing (404 for one object, an empty page for a list). 
+        :param map_index: The map index of the task instance: `-1` for a task that is not mapped, `0` to `n-1` for the `n` instances of a mapped task. When absent, an operation on one object assumes `-1` (which a mapped task has only until it is expanded, or when it expanded into nothing) and a list is not filtered by map index. An index that the task has no instance of matches nothing (404 for one object, an empty page for a list). 
         :type map_index: int
         :param token: The `continuation_token` (or `Continuation-Token` header) of the previous answer, to read on from where it stopped. Without it, reading starts at the beginning of the log. A token that was not issued for this try is rejected with 400. 
         :type token: str
@@ -574,7 +574,7 @@ class TaskInstanceApi:
         task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
         task_try_number: Annotated[int, Field(le=2147483647, strict=True, ge=1, description="The try of the task instance, counting from 1 for the first attempt.")],
         full_content: Annotated[Optional[StrictBool], Field(description="Return the whole log of the try in one answer, from its first byte; `token` is then ignored, and `continuation_token` reads on from the end of the log.")] = None,
-        map_index: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=-1)]], Field(description="The map index of the task instance: `-1` for a task that is not mapped, which is every task in Windsock. When absent, an operation on one object assumes `-1` and a list is not filtered by map index. Any other value matches nothing (404 for one object, an empty page for a list). ")] = None,
+        map_index: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=-1)]], Field(description="The map index of the task instance: `-1` for a task that is not mapped, `0` to `n-1` for the `n` instances of a mapped task. When absent, an operation on one object assumes `-1` (which a mapped task has only until it is expanded, or when it expanded into nothing) and a list is not filtered by map index. An index that the task has no instance of matches nothing (404 for one object, an empty page for a list). ")] = None,
         token: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=2000)]], Field(description="The `continuation_token` (or `Continuation-Token` header) of the previous answer, to read on from where it stopped. Without it, reading starts at the beginning of the log. A token that was not issued for this try is rejected with 400. ")] = None,
         _request_timeout: Union[
             None,
@@ -603,7 +603,7 @@ class TaskInstanceApi:
         :type task_try_number: int
         :param full_content: Return the whole log of the try in one answer, from its first byte; `token` is then ignored, and `continuation_token` reads on from the end of the log.
         :type full_content: bool
-        :param map_index: The map index of the task instance: `-1` for a task that is not mapped, which is every task in Windsock. When absent, an operation on one object assumes `-1` and a list is not filtered by map index. Any other value matches nothing (404 for one object, an empty page for a list). 
+        :param map_index: The map index of the task instance: `-1` for a task that is not mapped, `0` to `n-1` for the `n` instances of a mapped task. When absent, an operation on one object assumes `-1` (which a mapped task has only until it is expanded, or when it expanded into nothing) and a list is not filtered by map index. An index that the task has no instance of matches nothing (404 for one object, an empty page for a list). 
         :type map_index: int
         :param token: The `continuation_token` (or `Continuation-Token` header) of the previous answer, to read on from where it stopped. Without it, reading starts at the beginning of the log. A token that was not issued for this try is rejected with 400. 
         :type token: str
@@ -756,6 +756,2128 @@ class TaskInstanceApi:
 
 
     @validate_call
+    def get_mapped_task_instance(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        if_none_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; when it still matches, the answer is `304 Not Modified` with no body.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> TaskInstance:
+        """Get a mapped task instance
+
+        Returns the instance of the task with the given map index, as of its current try, with its `ETag`. The answer is 404 when the task has no instance with that index in the run. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param if_none_match: An `ETag` from an earlier response; when it still matches, the answer is `304 Not Modified` with no body.
+        :type if_none_match: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._get_mapped_task_instance_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            if_none_match=if_none_match,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstance",
+            '304': None,
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def get_mapped_task_instance_with_http_info(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        if_none_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; when it still matches, the answer is `304 Not Modified` with no body.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[TaskInstance]:
+        """Get a mapped task instance
+
+        Returns the instance of the task with the given map index, as of its current try, with its `ETag`. The answer is 404 when the task has no instance with that index in the run. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param if_none_match: An `ETag` from an earlier response; when it still matches, the answer is `304 Not Modified` with no body.
+        :type if_none_match: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._get_mapped_task_instance_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            if_none_match=if_none_match,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstance",
+            '304': None,
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def get_mapped_task_instance_without_preload_content(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        if_none_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; when it still matches, the answer is `304 Not Modified` with no body.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Get a mapped task instance
+
+        Returns the instance of the task with the given map index, as of its current try, with its `ETag`. The answer is 404 when the task has no instance with that index in the run. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param if_none_match: An `ETag` from an earlier response; when it still matches, the answer is `304 Not Modified` with no body.
+        :type if_none_match: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._get_mapped_task_instance_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            if_none_match=if_none_match,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstance",
+            '304': None,
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _get_mapped_task_instance_serialize(
+        self,
+        dag_id,
+        dag_run_id,
+        task_id,
+        map_index,
+        if_none_match,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if dag_id is not None:
+            _path_params['dag_id'] = dag_id
+        if dag_run_id is not None:
+            _path_params['dag_run_id'] = dag_run_id
+        if task_id is not None:
+            _path_params['task_id'] = task_id
+        if map_index is not None:
+            _path_params['map_index'] = map_index
+        # process the query parameters
+        # process the header parameters
+        if if_none_match is not None:
+            _header_params['If-None-Match'] = if_none_match
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'Cookie', 
+            'Basic', 
+            'Bearer', 
+            'Negotiate'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def get_mapped_task_instance_dependencies(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> TaskInstanceDependencyCollection:
+        """Explain why a mapped task instance is not running
+
+        Checks, at the time of the request, every condition the scheduler needs before it runs the instance of the task with the given map index (upstream results, trigger rule, pool slots, concurrency limits, retry delay, ...) and returns the ones that are not met. An empty list means nothing holds the task instance back. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._get_mapped_task_instance_dependencies_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstanceDependencyCollection",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def get_mapped_task_instance_dependencies_with_http_info(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[TaskInstanceDependencyCollection]:
+        """Explain why a mapped task instance is not running
+
+        Checks, at the time of the request, every condition the scheduler needs before it runs the instance of the task with the given map index (upstream results, trigger rule, pool slots, concurrency limits, retry delay, ...) and returns the ones that are not met. An empty list means nothing holds the task instance back. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._get_mapped_task_instance_dependencies_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstanceDependencyCollection",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def get_mapped_task_instance_dependencies_without_preload_content(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Explain why a mapped task instance is not running
+
+        Checks, at the time of the request, every condition the scheduler needs before it runs the instance of the task with the given map index (upstream results, trigger rule, pool slots, concurrency limits, retry delay, ...) and returns the ones that are not met. An empty list means nothing holds the task instance back. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._get_mapped_task_instance_dependencies_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstanceDependencyCollection",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _get_mapped_task_instance_dependencies_serialize(
+        self,
+        dag_id,
+        dag_run_id,
+        task_id,
+        map_index,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if dag_id is not None:
+            _path_params['dag_id'] = dag_id
+        if dag_run_id is not None:
+            _path_params['dag_run_id'] = dag_run_id
+        if task_id is not None:
+            _path_params['task_id'] = task_id
+        if map_index is not None:
+            _path_params['map_index'] = map_index
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'Cookie', 
+            'Basic', 
+            'Bearer', 
+            'Negotiate'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/dependencies',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def get_mapped_task_instance_tries(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> TaskInstanceCollection:
+        """List the tries of a mapped task instance
+
+        Returns one page of the tries of the instance of the task with the given map index, one item per try with the values it had in that try; the current try is included. Sorted by `order_by`, with the total count and `Link` headers to neighbouring pages. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
+        :type limit: int
+        :param offset: How many items to skip before the first one returned.
+        :type offset: int
+        :param order_by: The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.
+        :type order_by: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._get_mapped_task_instance_tries_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            limit=limit,
+            offset=offset,
+            order_by=order_by,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstanceCollection",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def get_mapped_task_instance_tries_with_http_info(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[TaskInstanceCollection]:
+        """List the tries of a mapped task instance
+
+        Returns one page of the tries of the instance of the task with the given map index, one item per try with the values it had in that try; the current try is included. Sorted by `order_by`, with the total count and `Link` headers to neighbouring pages. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
+        :type limit: int
+        :param offset: How many items to skip before the first one returned.
+        :type offset: int
+        :param order_by: The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.
+        :type order_by: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._get_mapped_task_instance_tries_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            limit=limit,
+            offset=offset,
+            order_by=order_by,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstanceCollection",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def get_mapped_task_instance_tries_without_preload_content(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """List the tries of a mapped task instance
+
+        Returns one page of the tries of the instance of the task with the given map index, one item per try with the values it had in that try; the current try is included. Sorted by `order_by`, with the total count and `Link` headers to neighbouring pages. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
+        :type limit: int
+        :param offset: How many items to skip before the first one returned.
+        :type offset: int
+        :param order_by: The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.
+        :type order_by: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._get_mapped_task_instance_tries_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            limit=limit,
+            offset=offset,
+            order_by=order_by,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstanceCollection",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _get_mapped_task_instance_tries_serialize(
+        self,
+        dag_id,
+        dag_run_id,
+        task_id,
+        map_index,
+        limit,
+        offset,
+        order_by,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if dag_id is not None:
+            _path_params['dag_id'] = dag_id
+        if dag_run_id is not None:
+            _path_params['dag_run_id'] = dag_run_id
+        if task_id is not None:
+            _path_params['task_id'] = task_id
+        if map_index is not None:
+            _path_params['map_index'] = map_index
+        # process the query parameters
+        if limit is not None:
+            
+            _query_params.append(('limit', limit))
+            
+        if offset is not None:
+            
+            _query_params.append(('offset', offset))
+            
+        if order_by is not None:
+            
+            _query_params.append(('order_by', order_by))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'Cookie', 
+            'Basic', 
+            'Bearer', 
+            'Negotiate'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/tries',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def get_mapped_task_instance_try_details(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        task_try_number: Annotated[int, Field(le=2147483647, strict=True, ge=1, description="The try of the task instance, counting from 1 for the first attempt.")],
+        if_none_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; when it still matches, the answer is `304 Not Modified` with no body.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> TaskInstance:
+        """Get one try of a mapped task instance
+
+        Returns the instance of the task with the given map index as it was in the given try (the current try included), with its `ETag`. The answer is 404 when there is no such try. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param task_try_number: The try of the task instance, counting from 1 for the first attempt. (required)
+        :type task_try_number: int
+        :param if_none_match: An `ETag` from an earlier response; when it still matches, the answer is `304 Not Modified` with no body.
+        :type if_none_match: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._get_mapped_task_instance_try_details_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            task_try_number=task_try_number,
+            if_none_match=if_none_match,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstance",
+            '304': None,
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def get_mapped_task_instance_try_details_with_http_info(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        task_try_number: Annotated[int, Field(le=2147483647, strict=True, ge=1, description="The try of the task instance, counting from 1 for the first attempt.")],
+        if_none_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; when it still matches, the answer is `304 Not Modified` with no body.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[TaskInstance]:
+        """Get one try of a mapped task instance
+
+        Returns the instance of the task with the given map index as it was in the given try (the current try included), with its `ETag`. The answer is 404 when there is no such try. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param task_try_number: The try of the task instance, counting from 1 for the first attempt. (required)
+        :type task_try_number: int
+        :param if_none_match: An `ETag` from an earlier response; when it still matches, the answer is `304 Not Modified` with no body.
+        :type if_none_match: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._get_mapped_task_instance_try_details_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            task_try_number=task_try_number,
+            if_none_match=if_none_match,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstance",
+            '304': None,
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def get_mapped_task_instance_try_details_without_preload_content(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        task_try_number: Annotated[int, Field(le=2147483647, strict=True, ge=1, description="The try of the task instance, counting from 1 for the first attempt.")],
+        if_none_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; when it still matches, the answer is `304 Not Modified` with no body.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Get one try of a mapped task instance
+
+        Returns the instance of the task with the given map index as it was in the given try (the current try included), with its `ETag`. The answer is 404 when there is no such try. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param task_try_number: The try of the task instance, counting from 1 for the first attempt. (required)
+        :type task_try_number: int
+        :param if_none_match: An `ETag` from an earlier response; when it still matches, the answer is `304 Not Modified` with no body.
+        :type if_none_match: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._get_mapped_task_instance_try_details_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            task_try_number=task_try_number,
+            if_none_match=if_none_match,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstance",
+            '304': None,
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _get_mapped_task_instance_try_details_serialize(
+        self,
+        dag_id,
+        dag_run_id,
+        task_id,
+        map_index,
+        task_try_number,
+        if_none_match,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if dag_id is not None:
+            _path_params['dag_id'] = dag_id
+        if dag_run_id is not None:
+            _path_params['dag_run_id'] = dag_run_id
+        if task_id is not None:
+            _path_params['task_id'] = task_id
+        if map_index is not None:
+            _path_params['map_index'] = map_index
+        if task_try_number is not None:
+            _path_params['task_try_number'] = task_try_number
+        # process the query parameters
+        # process the header parameters
+        if if_none_match is not None:
+            _header_params['If-None-Match'] = if_none_match
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'Cookie', 
+            'Basic', 
+            'Bearer', 
+            'Negotiate'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/tries/{task_try_number}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def get_mapped_task_instances(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        execution_date_gte: Annotated[Optional[datetime], Field(description="Only items whose `execution_date` (the DAG run's logical date) is at or after this instant (inclusive).")] = None,
+        execution_date_lte: Annotated[Optional[datetime], Field(description="Only items whose `execution_date` (the DAG run's logical date) is at or before this instant (inclusive).")] = None,
+        start_date_gte: Annotated[Optional[datetime], Field(description="Only items that started at or after this instant (inclusive); items that have not started are left out.")] = None,
+        start_date_lte: Annotated[Optional[datetime], Field(description="Only items that started at or before this instant (inclusive); items that have not started are left out.")] = None,
+        end_date_gte: Annotated[Optional[datetime], Field(description="Only items that finished at or after this instant (inclusive); items that have not finished are left out.")] = None,
+        end_date_lte: Annotated[Optional[datetime], Field(description="Only items that finished at or before this instant (inclusive); items that have not finished are left out.")] = None,
+        updated_at_gte: Annotated[Optional[datetime], Field(description="Only items last changed at or after this instant (inclusive).")] = None,
+        updated_at_lte: Annotated[Optional[datetime], Field(description="Only items last changed at or before this instant (inclusive).")] = None,
+        duration_gte: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Only task instances whose run took at least this many seconds (inclusive); task instances without a duration are left out.")] = None,
+        duration_lte: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Only task instances whose run took at most this many seconds (inclusive); task instances without a duration are left out.")] = None,
+        state: Annotated[Optional[Annotated[List[TaskStateFilter], Field(min_length=1)]], Field(description="Only task instances in one of these states. Repeat the parameter for several states (`state=failed&state=upstream_failed`); `none` selects task instances whose state is not decided yet (`null` in the response). ")] = None,
+        pool: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=250)]], Field(min_length=1)]], Field(description="Only task instances that run in one of these pools. Repeat the parameter for several pools.")] = None,
+        queue: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=256)]], Field(min_length=1)]], Field(description="Only task instances sent to one of these executor queues. Repeat the parameter for several queues. A value cannot hold a comma, which separates values.")] = None,
+        executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.")] = None,
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. ")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> TaskInstanceCollection:
+        """List the mapped instances of a task
+
+        Returns one page of the instances of a mapped task in a DAG run (map indexes `0` to `n-1`), filtered by the query parameters (all of which must match), sorted by `order_by`, with the total count and `Link` headers to neighbouring pages. A mapped task that is not expanded yet, or that expanded into nothing, has an empty list. The answer is 404 when the DAG or the run does not exist, when the DAG has no such task, and when the task is not mapped (read its one instance at `.../taskInstances/{task_id}` instead). 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param execution_date_gte: Only items whose `execution_date` (the DAG run's logical date) is at or after this instant (inclusive).
+        :type execution_date_gte: datetime
+        :param execution_date_lte: Only items whose `execution_date` (the DAG run's logical date) is at or before this instant (inclusive).
+        :type execution_date_lte: datetime
+        :param start_date_gte: Only items that started at or after this instant (inclusive); items that have not started are left out.
+        :type start_date_gte: datetime
+        :param start_date_lte: Only items that started at or before this instant (inclusive); items that have not started are left out.
+        :type start_date_lte: datetime
+        :param end_date_gte: Only items that finished at or after this instant (inclusive); items that have not finished are left out.
+        :type end_date_gte: datetime
+        :param end_date_lte: Only items that finished at or before this instant (inclusive); items that have not finished are left out.
+        :type end_date_lte: datetime
+        :param updated_at_gte: Only items last changed at or after this instant (inclusive).
+        :type updated_at_gte: datetime
+        :param updated_at_lte: Only items last changed at or before this instant (inclusive).
+        :type updated_at_lte: datetime
+        :param duration_gte: Only task instances whose run took at least this many seconds (inclusive); task instances without a duration are left out.
+        :type duration_gte: float
+        :param duration_lte: Only task instances whose run took at most this many seconds (inclusive); task instances without a duration are left out.
+        :type duration_lte: float
+        :param state: Only task instances in one of these states. Repeat the parameter for several states (`state=failed&state=upstream_failed`); `none` selects task instances whose state is not decided yet (`null` in the response). 
+        :type state: List[TaskStateFilter]
+        :param pool: Only task instances that run in one of these pools. Repeat the parameter for several pools.
+        :type pool: List[str]
+        :param queue: Only task instances sent to one of these executor queues. Repeat the parameter for several queues. A value cannot hold a comma, which separates values.
+        :type queue: List[str]
+        :param executor: Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.
+        :type executor: List[str]
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
+        :type limit: int
+        :param offset: How many items to skip before the first one returned.
+        :type offset: int
+        :param order_by: The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. 
+        :type order_by: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._get_mapped_task_instances_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            execution_date_gte=execution_date_gte,
+            execution_date_lte=execution_date_lte,
+            start_date_gte=start_date_gte,
+            start_date_lte=start_date_lte,
+            end_date_gte=end_date_gte,
+            end_date_lte=end_date_lte,
+            updated_at_gte=updated_at_gte,
+            updated_at_lte=updated_at_lte,
+            duration_gte=duration_gte,
+            duration_lte=duration_lte,
+            state=state,
+            pool=pool,
+            queue=queue,
+            executor=executor,
+            limit=limit,
+            offset=offset,
+            order_by=order_by,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstanceCollection",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def get_mapped_task_instances_with_http_info(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        execution_date_gte: Annotated[Optional[datetime], Field(description="Only items whose `execution_date` (the DAG run's logical date) is at or after this instant (inclusive).")] = None,
+        execution_date_lte: Annotated[Optional[datetime], Field(description="Only items whose `execution_date` (the DAG run's logical date) is at or before this instant (inclusive).")] = None,
+        start_date_gte: Annotated[Optional[datetime], Field(description="Only items that started at or after this instant (inclusive); items that have not started are left out.")] = None,
+        start_date_lte: Annotated[Optional[datetime], Field(description="Only items that started at or before this instant (inclusive); items that have not started are left out.")] = None,
+        end_date_gte: Annotated[Optional[datetime], Field(description="Only items that finished at or after this instant (inclusive); items that have not finished are left out.")] = None,
+        end_date_lte: Annotated[Optional[datetime], Field(description="Only items that finished at or before this instant (inclusive); items that have not finished are left out.")] = None,
+        updated_at_gte: Annotated[Optional[datetime], Field(description="Only items last changed at or after this instant (inclusive).")] = None,
+        updated_at_lte: Annotated[Optional[datetime], Field(description="Only items last changed at or before this instant (inclusive).")] = None,
+        duration_gte: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Only task instances whose run took at least this many seconds (inclusive); task instances without a duration are left out.")] = None,
+        duration_lte: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Only task instances whose run took at most this many seconds (inclusive); task instances without a duration are left out.")] = None,
+        state: Annotated[Optional[Annotated[List[TaskStateFilter], Field(min_length=1)]], Field(description="Only task instances in one of these states. Repeat the parameter for several states (`state=failed&state=upstream_failed`); `none` selects task instances whose state is not decided yet (`null` in the response). ")] = None,
+        pool: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=250)]], Field(min_length=1)]], Field(description="Only task instances that run in one of these pools. Repeat the parameter for several pools.")] = None,
+        queue: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=256)]], Field(min_length=1)]], Field(description="Only task instances sent to one of these executor queues. Repeat the parameter for several queues. A value cannot hold a comma, which separates values.")] = None,
+        executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.")] = None,
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. ")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[TaskInstanceCollection]:
+        """List the mapped instances of a task
+
+        Returns one page of the instances of a mapped task in a DAG run (map indexes `0` to `n-1`), filtered by the query parameters (all of which must match), sorted by `order_by`, with the total count and `Link` headers to neighbouring pages. A mapped task that is not expanded yet, or that expanded into nothing, has an empty list. The answer is 404 when the DAG or the run does not exist, when the DAG has no such task, and when the task is not mapped (read its one instance at `.../taskInstances/{task_id}` instead). 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param execution_date_gte: Only items whose `execution_date` (the DAG run's logical date) is at or after this instant (inclusive).
+        :type execution_date_gte: datetime
+        :param execution_date_lte: Only items whose `execution_date` (the DAG run's logical date) is at or before this instant (inclusive).
+        :type execution_date_lte: datetime
+        :param start_date_gte: Only items that started at or after this instant (inclusive); items that have not started are left out.
+        :type start_date_gte: datetime
+        :param start_date_lte: Only items that started at or before this instant (inclusive); items that have not started are left out.
+        :type start_date_lte: datetime
+        :param end_date_gte: Only items that finished at or after this instant (inclusive); items that have not finished are left out.
+        :type end_date_gte: datetime
+        :param end_date_lte: Only items that finished at or before this instant (inclusive); items that have not finished are left out.
+        :type end_date_lte: datetime
+        :param updated_at_gte: Only items last changed at or after this instant (inclusive).
+        :type updated_at_gte: datetime
+        :param updated_at_lte: Only items last changed at or before this instant (inclusive).
+        :type updated_at_lte: datetime
+        :param duration_gte: Only task instances whose run took at least this many seconds (inclusive); task instances without a duration are left out.
+        :type duration_gte: float
+        :param duration_lte: Only task instances whose run took at most this many seconds (inclusive); task instances without a duration are left out.
+        :type duration_lte: float
+        :param state: Only task instances in one of these states. Repeat the parameter for several states (`state=failed&state=upstream_failed`); `none` selects task instances whose state is not decided yet (`null` in the response). 
+        :type state: List[TaskStateFilter]
+        :param pool: Only task instances that run in one of these pools. Repeat the parameter for several pools.
+        :type pool: List[str]
+        :param queue: Only task instances sent to one of these executor queues. Repeat the parameter for several queues. A value cannot hold a comma, which separates values.
+        :type queue: List[str]
+        :param executor: Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.
+        :type executor: List[str]
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
+        :type limit: int
+        :param offset: How many items to skip before the first one returned.
+        :type offset: int
+        :param order_by: The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. 
+        :type order_by: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._get_mapped_task_instances_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            execution_date_gte=execution_date_gte,
+            execution_date_lte=execution_date_lte,
+            start_date_gte=start_date_gte,
+            start_date_lte=start_date_lte,
+            end_date_gte=end_date_gte,
+            end_date_lte=end_date_lte,
+            updated_at_gte=updated_at_gte,
+            updated_at_lte=updated_at_lte,
+            duration_gte=duration_gte,
+            duration_lte=duration_lte,
+            state=state,
+            pool=pool,
+            queue=queue,
+            executor=executor,
+            limit=limit,
+            offset=offset,
+            order_by=order_by,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstanceCollection",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def get_mapped_task_instances_without_preload_content(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        execution_date_gte: Annotated[Optional[datetime], Field(description="Only items whose `execution_date` (the DAG run's logical date) is at or after this instant (inclusive).")] = None,
+        execution_date_lte: Annotated[Optional[datetime], Field(description="Only items whose `execution_date` (the DAG run's logical date) is at or before this instant (inclusive).")] = None,
+        start_date_gte: Annotated[Optional[datetime], Field(description="Only items that started at or after this instant (inclusive); items that have not started are left out.")] = None,
+        start_date_lte: Annotated[Optional[datetime], Field(description="Only items that started at or before this instant (inclusive); items that have not started are left out.")] = None,
+        end_date_gte: Annotated[Optional[datetime], Field(description="Only items that finished at or after this instant (inclusive); items that have not finished are left out.")] = None,
+        end_date_lte: Annotated[Optional[datetime], Field(description="Only items that finished at or before this instant (inclusive); items that have not finished are left out.")] = None,
+        updated_at_gte: Annotated[Optional[datetime], Field(description="Only items last changed at or after this instant (inclusive).")] = None,
+        updated_at_lte: Annotated[Optional[datetime], Field(description="Only items last changed at or before this instant (inclusive).")] = None,
+        duration_gte: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Only task instances whose run took at least this many seconds (inclusive); task instances without a duration are left out.")] = None,
+        duration_lte: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Only task instances whose run took at most this many seconds (inclusive); task instances without a duration are left out.")] = None,
+        state: Annotated[Optional[Annotated[List[TaskStateFilter], Field(min_length=1)]], Field(description="Only task instances in one of these states. Repeat the parameter for several states (`state=failed&state=upstream_failed`); `none` selects task instances whose state is not decided yet (`null` in the response). ")] = None,
+        pool: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=250)]], Field(min_length=1)]], Field(description="Only task instances that run in one of these pools. Repeat the parameter for several pools.")] = None,
+        queue: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=256)]], Field(min_length=1)]], Field(description="Only task instances sent to one of these executor queues. Repeat the parameter for several queues. A value cannot hold a comma, which separates values.")] = None,
+        executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.")] = None,
+        limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. ")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """List the mapped instances of a task
+
+        Returns one page of the instances of a mapped task in a DAG run (map indexes `0` to `n-1`), filtered by the query parameters (all of which must match), sorted by `order_by`, with the total count and `Link` headers to neighbouring pages. A mapped task that is not expanded yet, or that expanded into nothing, has an empty list. The answer is 404 when the DAG or the run does not exist, when the DAG has no such task, and when the task is not mapped (read its one instance at `.../taskInstances/{task_id}` instead). 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param execution_date_gte: Only items whose `execution_date` (the DAG run's logical date) is at or after this instant (inclusive).
+        :type execution_date_gte: datetime
+        :param execution_date_lte: Only items whose `execution_date` (the DAG run's logical date) is at or before this instant (inclusive).
+        :type execution_date_lte: datetime
+        :param start_date_gte: Only items that started at or after this instant (inclusive); items that have not started are left out.
+        :type start_date_gte: datetime
+        :param start_date_lte: Only items that started at or before this instant (inclusive); items that have not started are left out.
+        :type start_date_lte: datetime
+        :param end_date_gte: Only items that finished at or after this instant (inclusive); items that have not finished are left out.
+        :type end_date_gte: datetime
+        :param end_date_lte: Only items that finished at or before this instant (inclusive); items that have not finished are left out.
+        :type end_date_lte: datetime
+        :param updated_at_gte: Only items last changed at or after this instant (inclusive).
+        :type updated_at_gte: datetime
+        :param updated_at_lte: Only items last changed at or before this instant (inclusive).
+        :type updated_at_lte: datetime
+        :param duration_gte: Only task instances whose run took at least this many seconds (inclusive); task instances without a duration are left out.
+        :type duration_gte: float
+        :param duration_lte: Only task instances whose run took at most this many seconds (inclusive); task instances without a duration are left out.
+        :type duration_lte: float
+        :param state: Only task instances in one of these states. Repeat the parameter for several states (`state=failed&state=upstream_failed`); `none` selects task instances whose state is not decided yet (`null` in the response). 
+        :type state: List[TaskStateFilter]
+        :param pool: Only task instances that run in one of these pools. Repeat the parameter for several pools.
+        :type pool: List[str]
+        :param queue: Only task instances sent to one of these executor queues. Repeat the parameter for several queues. A value cannot hold a comma, which separates values.
+        :type queue: List[str]
+        :param executor: Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.
+        :type executor: List[str]
+        :param limit: How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. 
+        :type limit: int
+        :param offset: How many items to skip before the first one returned.
+        :type offset: int
+        :param order_by: The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. 
+        :type order_by: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._get_mapped_task_instances_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            execution_date_gte=execution_date_gte,
+            execution_date_lte=execution_date_lte,
+            start_date_gte=start_date_gte,
+            start_date_lte=start_date_lte,
+            end_date_gte=end_date_gte,
+            end_date_lte=end_date_lte,
+            updated_at_gte=updated_at_gte,
+            updated_at_lte=updated_at_lte,
+            duration_gte=duration_gte,
+            duration_lte=duration_lte,
+            state=state,
+            pool=pool,
+            queue=queue,
+            executor=executor,
+            limit=limit,
+            offset=offset,
+            order_by=order_by,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstanceCollection",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _get_mapped_task_instances_serialize(
+        self,
+        dag_id,
+        dag_run_id,
+        task_id,
+        execution_date_gte,
+        execution_date_lte,
+        start_date_gte,
+        start_date_lte,
+        end_date_gte,
+        end_date_lte,
+        updated_at_gte,
+        updated_at_lte,
+        duration_gte,
+        duration_lte,
+        state,
+        pool,
+        queue,
+        executor,
+        limit,
+        offset,
+        order_by,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+            'state': 'multi',
+            'pool': 'multi',
+            'queue': 'multi',
+            'executor': 'multi',
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if dag_id is not None:
+            _path_params['dag_id'] = dag_id
+        if dag_run_id is not None:
+            _path_params['dag_run_id'] = dag_run_id
+        if task_id is not None:
+            _path_params['task_id'] = task_id
+        # process the query parameters
+        if execution_date_gte is not None:
+            if isinstance(execution_date_gte, datetime):
+                _query_params.append(
+                    (
+                        'execution_date_gte',
+                        execution_date_gte.strftime(
+                            self.api_client.configuration.datetime_format
+                        )
+                    )
+                )
+            else:
+                _query_params.append(('execution_date_gte', execution_date_gte))
+            
+        if execution_date_lte is not None:
+            if isinstance(execution_date_lte, datetime):
+                _query_params.append(
+                    (
+                        'execution_date_lte',
+                        execution_date_lte.strftime(
+                            self.api_client.configuration.datetime_format
+                        )
+                    )
+                )
+            else:
+                _query_params.append(('execution_date_lte', execution_date_lte))
+            
+        if start_date_gte is not None:
+            if isinstance(start_date_gte, datetime):
+                _query_params.append(
+                    (
+                        'start_date_gte',
+                        start_date_gte.strftime(
+                            self.api_client.configuration.datetime_format
+                        )
+                    )
+                )
+            else:
+                _query_params.append(('start_date_gte', start_date_gte))
+            
+        if start_date_lte is not None:
+            if isinstance(start_date_lte, datetime):
+                _query_params.append(
+                    (
+                        'start_date_lte',
+                        start_date_lte.strftime(
+                            self.api_client.configuration.datetime_format
+                        )
+                    )
+                )
+            else:
+                _query_params.append(('start_date_lte', start_date_lte))
+            
+        if end_date_gte is not None:
+            if isinstance(end_date_gte, datetime):
+                _query_params.append(
+                    (
+                        'end_date_gte',
+                        end_date_gte.strftime(
+                            self.api_client.configuration.datetime_format
+                        )
+                    )
+                )
+            else:
+                _query_params.append(('end_date_gte', end_date_gte))
+            
+        if end_date_lte is not None:
+            if isinstance(end_date_lte, datetime):
+                _query_params.append(
+                    (
+                        'end_date_lte',
+                        end_date_lte.strftime(
+                            self.api_client.configuration.datetime_format
+                        )
+                    )
+                )
+            else:
+                _query_params.append(('end_date_lte', end_date_lte))
+            
+        if updated_at_gte is not None:
+            if isinstance(updated_at_gte, datetime):
+                _query_params.append(
+                    (
+                        'updated_at_gte',
+                        updated_at_gte.strftime(
+                            self.api_client.configuration.datetime_format
+                        )
+                    )
+                )
+            else:
+                _query_params.append(('updated_at_gte', updated_at_gte))
+            
+        if updated_at_lte is not None:
+            if isinstance(updated_at_lte, datetime):
+                _query_params.append(
+                    (
+                        'updated_at_lte',
+                        updated_at_lte.strftime(
+                            self.api_client.configuration.datetime_format
+                        )
+                    )
+                )
+            else:
+                _query_params.append(('updated_at_lte', updated_at_lte))
+            
+        if duration_gte is not None:
+            
+            _query_params.append(('duration_gte', duration_gte))
+            
+        if duration_lte is not None:
+            
+            _query_params.append(('duration_lte', duration_lte))
+            
+        if state is not None:
+            
+            _query_params.append(('state', state))
+            
+        if pool is not None:
+            
+            _query_params.append(('pool', pool))
+            
+        if queue is not None:
+            
+            _query_params.append(('queue', queue))
+            
+        if executor is not None:
+            
+            _query_params.append(('executor', executor))
+            
+        if limit is not None:
+            
+            _query_params.append(('limit', limit))
+            
+        if offset is not None:
+            
+            _query_params.append(('offset', offset))
+            
+        if order_by is not None:
+            
+            _query_params.append(('order_by', order_by))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'Cookie', 
+            'Basic', 
+            'Bearer', 
+            'Negotiate'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/listMapped',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
     def get_task_instance(
         self,
         dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
@@ -777,7 +2899,7 @@ class TaskInstanceApi:
     ) -> TaskInstance:
         """Get a task instance
 
-        Returns one task instance, as of its current try, with its `ETag`.
+        Returns one task instance, as of its current try, with its `ETag`. For a mapped task, whose instances have map indexes `0` to `n-1`, the answer is 404 pointing to `.../{task_id}/{map_index}` and `.../{task_id}/listMapped`. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -865,7 +2987,7 @@ class TaskInstanceApi:
     ) -> ApiResponse[TaskInstance]:
         """Get a task instance
 
-        Returns one task instance, as of its current try, with its `ETag`.
+        Returns one task instance, as of its current try, with its `ETag`. For a mapped task, whose instances have map indexes `0` to `n-1`, the answer is 404 pointing to `.../{task_id}/{map_index}` and `.../{task_id}/listMapped`. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -953,7 +3075,7 @@ class TaskInstanceApi:
     ) -> RESTResponseType:
         """Get a task instance
 
-        Returns one task instance, as of its current try, with its `ETag`.
+        Returns one task instance, as of its current try, with its `ETag`. For a mapped task, whose instances have map indexes `0` to `n-1`, the answer is 404 pointing to `.../{task_id}/{map_index}` and `.../{task_id}/listMapped`. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -1113,7 +3235,7 @@ class TaskInstanceApi:
     ) -> TaskInstanceDependencyCollection:
         """Explain why a task instance is not running
 
-        Checks, at the time of the request, every condition the scheduler needs before it runs the task instance (upstream results, trigger rule, pool slots, concurrency limits, retry delay, ...) and returns the ones that are not met. An empty list means nothing holds the task instance back. 
+        Checks, at the time of the request, every condition the scheduler needs before it runs the task instance (upstream results, trigger rule, pool slots, concurrency limits, retry delay, ...) and returns the ones that are not met. An empty list means nothing holds the task instance back. For a mapped task the answer is 404 pointing to `.../{task_id}/{map_index}/dependencies`. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -1196,7 +3318,7 @@ class TaskInstanceApi:
     ) -> ApiResponse[TaskInstanceDependencyCollection]:
         """Explain why a task instance is not running
 
-        Checks, at the time of the request, every condition the scheduler needs before it runs the task instance (upstream results, trigger rule, pool slots, concurrency limits, retry delay, ...) and returns the ones that are not met. An empty list means nothing holds the task instance back. 
+        Checks, at the time of the request, every condition the scheduler needs before it runs the task instance (upstream results, trigger rule, pool slots, concurrency limits, retry delay, ...) and returns the ones that are not met. An empty list means nothing holds the task instance back. For a mapped task the answer is 404 pointing to `.../{task_id}/{map_index}/dependencies`. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -1279,7 +3401,7 @@ class TaskInstanceApi:
     ) -> RESTResponseType:
         """Explain why a task instance is not running
 
-        Checks, at the time of the request, every condition the scheduler needs before it runs the task instance (upstream results, trigger rule, pool slots, concurrency limits, retry delay, ...) and returns the ones that are not met. An empty list means nothing holds the task instance back. 
+        Checks, at the time of the request, every condition the scheduler needs before it runs the task instance (upstream results, trigger rule, pool slots, concurrency limits, retry delay, ...) and returns the ones that are not met. An empty list means nothing holds the task instance back. For a mapped task the answer is 404 pointing to `.../{task_id}/{map_index}/dependencies`. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -1435,7 +3557,7 @@ class TaskInstanceApi:
     ) -> TaskInstanceCollection:
         """List the tries of a task instance
 
-        Returns one page of the task instance's tries, one item per try with the values it had in that try; the current try is included. Sorted by `order_by`, with the total count and `Link` headers to neighbouring pages. 
+        Returns one page of the task instance's tries, one item per try with the values it had in that try; the current try is included. Sorted by `order_by`, with the total count and `Link` headers to neighbouring pages. For a mapped task the answer is 404 pointing to `.../{task_id}/{map_index}/tries`. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -1530,7 +3652,7 @@ class TaskInstanceApi:
     ) -> ApiResponse[TaskInstanceCollection]:
         """List the tries of a task instance
 
-        Returns one page of the task instance's tries, one item per try with the values it had in that try; the current try is included. Sorted by `order_by`, with the total count and `Link` headers to neighbouring pages. 
+        Returns one page of the task instance's tries, one item per try with the values it had in that try; the current try is included. Sorted by `order_by`, with the total count and `Link` headers to neighbouring pages. For a mapped task the answer is 404 pointing to `.../{task_id}/{map_index}/tries`. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -1625,7 +3747,7 @@ class TaskInstanceApi:
     ) -> RESTResponseType:
         """List the tries of a task instance
 
-        Returns one page of the task instance's tries, one item per try with the values it had in that try; the current try is included. Sorted by `order_by`, with the total count and `Link` headers to neighbouring pages. 
+        Returns one page of the task instance's tries, one item per try with the values it had in that try; the current try is included. Sorted by `order_by`, with the total count and `Link` headers to neighbouring pages. For a mapped task the answer is 404 pointing to `.../{task_id}/{map_index}/tries`. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -1804,7 +3926,7 @@ class TaskInstanceApi:
     ) -> TaskInstance:
         """Get one try of a task instance
 
-        Returns the task instance as it was in the given try (the current try included), with its `ETag`. The answer is 404 when there is no such try.
+        Returns the task instance as it was in the given try (the current try included), with its `ETag`. The answer is 404 when there is no such try, and for a mapped task (pointing to `.../{task_id}/{map_index}/tries/{task_try_number}`). 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -1896,7 +4018,7 @@ class TaskInstanceApi:
     ) -> ApiResponse[TaskInstance]:
         """Get one try of a task instance
 
-        Returns the task instance as it was in the given try (the current try included), with its `ETag`. The answer is 404 when there is no such try.
+        Returns the task instance as it was in the given try (the current try included), with its `ETag`. The answer is 404 when there is no such try, and for a mapped task (pointing to `.../{task_id}/{map_index}/tries/{task_try_number}`). 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -1988,7 +4110,7 @@ class TaskInstanceApi:
     ) -> RESTResponseType:
         """Get one try of a task instance
 
-        Returns the task instance as it was in the given try (the current try included), with its `ETag`. The answer is 404 when there is no such try.
+        Returns the task instance as it was in the given try (the current try included), with its `ETag`. The answer is 404 when there is no such try, and for a mapped task (pointing to `.../{task_id}/{map_index}/tries/{task_try_number}`). 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -3111,6 +5233,395 @@ class TaskInstanceApi:
 
 
     @validate_call
+    def patch_mapped_task_instance(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        patch_task_instance: Annotated[PatchTaskInstance, Field(description="The state to set.")],
+        if_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> TaskInstanceReference:
+        """Set the state of a mapped task instance
+
+        Gives the instance of the task with the given map index the state in `new_state` and returns a reference to it; only this task instance changes, not the task's other mapped instances nor the tasks up- or downstream of it. With `dry_run`, nothing changes and the answer names the task instance that would change. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param patch_task_instance: The state to set. (required)
+        :type patch_task_instance: PatchTaskInstance
+        :param if_match: An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.
+        :type if_match: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._patch_mapped_task_instance_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            patch_task_instance=patch_task_instance,
+            if_match=if_match,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstanceReference",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '412': "Error",
+            '413': "Error",
+            '414': "Error",
+            '415': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def patch_mapped_task_instance_with_http_info(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        patch_task_instance: Annotated[PatchTaskInstance, Field(description="The state to set.")],
+        if_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[TaskInstanceReference]:
+        """Set the state of a mapped task instance
+
+        Gives the instance of the task with the given map index the state in `new_state` and returns a reference to it; only this task instance changes, not the task's other mapped instances nor the tasks up- or downstream of it. With `dry_run`, nothing changes and the answer names the task instance that would change. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param patch_task_instance: The state to set. (required)
+        :type patch_task_instance: PatchTaskInstance
+        :param if_match: An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.
+        :type if_match: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._patch_mapped_task_instance_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            patch_task_instance=patch_task_instance,
+            if_match=if_match,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstanceReference",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '412': "Error",
+            '413': "Error",
+            '414': "Error",
+            '415': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def patch_mapped_task_instance_without_preload_content(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        patch_task_instance: Annotated[PatchTaskInstance, Field(description="The state to set.")],
+        if_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Set the state of a mapped task instance
+
+        Gives the instance of the task with the given map index the state in `new_state` and returns a reference to it; only this task instance changes, not the task's other mapped instances nor the tasks up- or downstream of it. With `dry_run`, nothing changes and the answer names the task instance that would change. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param patch_task_instance: The state to set. (required)
+        :type patch_task_instance: PatchTaskInstance
+        :param if_match: An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.
+        :type if_match: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._patch_mapped_task_instance_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            patch_task_instance=patch_task_instance,
+            if_match=if_match,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstanceReference",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '412': "Error",
+            '413': "Error",
+            '414': "Error",
+            '415': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _patch_mapped_task_instance_serialize(
+        self,
+        dag_id,
+        dag_run_id,
+        task_id,
+        map_index,
+        patch_task_instance,
+        if_match,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if dag_id is not None:
+            _path_params['dag_id'] = dag_id
+        if dag_run_id is not None:
+            _path_params['dag_run_id'] = dag_run_id
+        if task_id is not None:
+            _path_params['task_id'] = task_id
+        if map_index is not None:
+            _path_params['map_index'] = map_index
+        # process the query parameters
+        # process the header parameters
+        if if_match is not None:
+            _header_params['If-Match'] = if_match
+        # process the form parameters
+        # process the body parameter
+        if patch_task_instance is not None:
+            _body_params = patch_task_instance
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+        # set the HTTP header `Content-Type`
+        if _content_type:
+            _header_params['Content-Type'] = _content_type
+        else:
+            _default_content_type = (
+                self.api_client.select_header_content_type(
+                    [
+                        'application/json'
+                    ]
+                )
+            )
+            if _default_content_type is not None:
+                _header_params['Content-Type'] = _default_content_type
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'Cookie', 
+            'Basic', 
+            'Bearer', 
+            'Negotiate'
+        ]
+
+        return self.api_client.param_serialize(
+            method='PATCH',
+            resource_path='/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
     def patch_task_instance(
         self,
         dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
@@ -3133,7 +5644,7 @@ class TaskInstanceApi:
     ) -> TaskInstanceReference:
         """Set the state of a task instance
 
-        Gives the task instance the state in `new_state` and returns a reference to it; only this task instance changes, not the tasks up- or downstream of it. With `dry_run`, nothing changes and the answer names the task instance that would change. 
+        Gives the task instance the state in `new_state` and returns a reference to it; only this task instance changes, not the tasks up- or downstream of it. With `dry_run`, nothing changes and the answer names the task instance that would change. For a mapped task the answer is 404 pointing to `.../{task_id}/{map_index}`. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -3228,7 +5739,7 @@ class TaskInstanceApi:
     ) -> ApiResponse[TaskInstanceReference]:
         """Set the state of a task instance
 
-        Gives the task instance the state in `new_state` and returns a reference to it; only this task instance changes, not the tasks up- or downstream of it. With `dry_run`, nothing changes and the answer names the task instance that would change. 
+        Gives the task instance the state in `new_state` and returns a reference to it; only this task instance changes, not the tasks up- or downstream of it. With `dry_run`, nothing changes and the answer names the task instance that would change. For a mapped task the answer is 404 pointing to `.../{task_id}/{map_index}`. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -3323,7 +5834,7 @@ class TaskInstanceApi:
     ) -> RESTResponseType:
         """Set the state of a task instance
 
-        Gives the task instance the state in `new_state` and returns a reference to it; only this task instance changes, not the tasks up- or downstream of it. With `dry_run`, nothing changes and the answer names the task instance that would change. 
+        Gives the task instance the state in `new_state` and returns a reference to it; only this task instance changes, not the tasks up- or downstream of it. With `dry_run`, nothing changes and the answer names the task instance that would change. For a mapped task the answer is 404 pointing to `.../{task_id}/{map_index}`. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -3485,6 +5996,395 @@ class TaskInstanceApi:
 
 
     @validate_call
+    def set_mapped_task_instance_note(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        set_task_instance_note: Annotated[SetTaskInstanceNote, Field(description="The new note.")],
+        if_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> TaskInstance:
+        """Set the note of a mapped task instance
+
+        Replaces the note of the instance of the task with the given map index (`null` removes it) and returns the task instance. Each mapped instance has a note of its own. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param set_task_instance_note: The new note. (required)
+        :type set_task_instance_note: SetTaskInstanceNote
+        :param if_match: An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.
+        :type if_match: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._set_mapped_task_instance_note_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            set_task_instance_note=set_task_instance_note,
+            if_match=if_match,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstance",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '412': "Error",
+            '413': "Error",
+            '414': "Error",
+            '415': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def set_mapped_task_instance_note_with_http_info(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        set_task_instance_note: Annotated[SetTaskInstanceNote, Field(description="The new note.")],
+        if_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[TaskInstance]:
+        """Set the note of a mapped task instance
+
+        Replaces the note of the instance of the task with the given map index (`null` removes it) and returns the task instance. Each mapped instance has a note of its own. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param set_task_instance_note: The new note. (required)
+        :type set_task_instance_note: SetTaskInstanceNote
+        :param if_match: An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.
+        :type if_match: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._set_mapped_task_instance_note_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            set_task_instance_note=set_task_instance_note,
+            if_match=if_match,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstance",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '412': "Error",
+            '413': "Error",
+            '414': "Error",
+            '415': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def set_mapped_task_instance_note_without_preload_content(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
+        set_task_instance_note: Annotated[SetTaskInstanceNote, Field(description="The new note.")],
+        if_match: Annotated[Optional[Annotated[str, Field(strict=True, max_length=1000)]], Field(description="An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Set the note of a mapped task instance
+
+        Replaces the note of the instance of the task with the given map index (`null` removes it) and returns the task instance. Each mapped instance has a note of its own. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param map_index: The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404.  (required)
+        :type map_index: int
+        :param set_task_instance_note: The new note. (required)
+        :type set_task_instance_note: SetTaskInstanceNote
+        :param if_match: An `ETag` from an earlier response; the change is made only if the resource still matches it, otherwise the answer is 412.
+        :type if_match: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._set_mapped_task_instance_note_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            map_index=map_index,
+            set_task_instance_note=set_task_instance_note,
+            if_match=if_match,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "TaskInstance",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '412': "Error",
+            '413': "Error",
+            '414': "Error",
+            '415': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _set_mapped_task_instance_note_serialize(
+        self,
+        dag_id,
+        dag_run_id,
+        task_id,
+        map_index,
+        set_task_instance_note,
+        if_match,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if dag_id is not None:
+            _path_params['dag_id'] = dag_id
+        if dag_run_id is not None:
+            _path_params['dag_run_id'] = dag_run_id
+        if task_id is not None:
+            _path_params['task_id'] = task_id
+        if map_index is not None:
+            _path_params['map_index'] = map_index
+        # process the query parameters
+        # process the header parameters
+        if if_match is not None:
+            _header_params['If-Match'] = if_match
+        # process the form parameters
+        # process the body parameter
+        if set_task_instance_note is not None:
+            _body_params = set_task_instance_note
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+        # set the HTTP header `Content-Type`
+        if _content_type:
+            _header_params['Content-Type'] = _content_type
+        else:
+            _default_content_type = (
+                self.api_client.select_header_content_type(
+                    [
+                        'application/json'
+                    ]
+                )
+            )
+            if _default_content_type is not None:
+                _header_params['Content-Type'] = _default_content_type
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'Cookie', 
+            'Basic', 
+            'Bearer', 
+            'Negotiate'
+        ]
+
+        return self.api_client.param_serialize(
+            method='PATCH',
+            resource_path='/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/setNote',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
     def set_task_instance_note(
         self,
         dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
@@ -3507,7 +6407,7 @@ class TaskInstanceApi:
     ) -> TaskInstance:
         """Set the note of a task instance
 
-        Replaces the task instance's note (`null` removes it) and returns the task instance.
+        Replaces the task instance's note (`null` removes it) and returns the task instance. For a mapped task the answer is 404 pointing to `.../{task_id}/{map_index}/setNote`. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -3602,7 +6502,7 @@ class TaskInstanceApi:
     ) -> ApiResponse[TaskInstance]:
         """Set the note of a task instance
 
-        Replaces the task instance's note (`null` removes it) and returns the task instance.
+        Replaces the task instance's note (`null` removes it) and returns the task instance. For a mapped task the answer is 404 pointing to `.../{task_id}/{map_index}/setNote`. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str
@@ -3697,7 +6597,7 @@ class TaskInstanceApi:
     ) -> RESTResponseType:
         """Set the note of a task instance
 
-        Replaces the task instance's note (`null` removes it) and returns the task instance.
+        Replaces the task instance's note (`null` removes it) and returns the task instance. For a mapped task the answer is 404 pointing to `.../{task_id}/{map_index}/setNote`. 
 
         :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
         :type dag_id: str

@@ -25,6 +25,7 @@ from windsock_client.models.basic_dag_run import BasicDAGRun
 from windsock_client.models.class_reference import ClassReference
 from windsock_client.models.clear_dag_run import ClearDagRun
 from windsock_client.models.clear_dag_run_result import ClearDagRunResult
+from windsock_client.models.clear_task_id import ClearTaskId
 from windsock_client.models.clear_task_instances_form import ClearTaskInstancesForm
 from windsock_client.models.config import Config
 from windsock_client.models.config_option import ConfigOption

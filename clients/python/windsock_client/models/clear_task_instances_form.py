@@ -21,6 +21,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from typing import Any, ClassVar, Dict, List, Optional
 from typing_extensions import Annotated
+from windsock_client.models.clear_task_id import ClearTaskId
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
@@ -30,7 +31,7 @@ class ClearTaskInstancesForm(BaseModel):
     Which task instances of the DAG to clear. Clearing forgets an instance's state so that the scheduler runs it again. The selection starts from the DAG's runs, chosen either by `dag_run_id` or by the `start_date`/`end_date` range of logical dates (every run when neither is given), narrowed to `task_ids` (widened by the `include_*` flags) and then to the states that `only_failed` and `only_running` ask for.  Rejected with 422: the combinations of fields that `not` lists below (`only_failed` and `only_running` both `true`; `dag_run_id` together with `start_date` or `end_date`), and, as only the server can tell, `start_date` later than `end_date`, a `dag_run_id` that names no run of the DAG, or a task id that the DAG does not have. 
     """ # noqa: E501
     dry_run: Optional[StrictBool] = Field(default=True, description="When `true` (the default), change nothing and only report which task instances would be cleared.", json_schema_extra={"examples": [True]})
-    task_ids: Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=250)]], Field(min_length=1)]] = Field(default=None, description="Clear only instances of these tasks. Without it, instances of every task of the DAG are considered.", json_schema_extra={"examples": [["load"]]})
+    task_ids: Optional[Annotated[List[ClearTaskId], Field(min_length=1)]] = Field(default=None, description="Clear only these task instances: a task id selects every instance of the task (mapped or not), a pair `[task_id, map_index]` only that instance of a mapped task. Without it, instances of every task of the DAG are considered. ", json_schema_extra={"examples": [["load", ["transform", 2]]]})
     start_date: Optional[datetime] = Field(default=None, description="Consider only runs whose logical date is at or after this moment (inclusive). `null` is the same as leaving it out.", json_schema_extra={"examples": ["2026-11-01T00:00:00Z"]})
     end_date: Optional[datetime] = Field(default=None, description="Consider only runs whose logical date is at or before this moment (inclusive). `null` is the same as leaving it out.", json_schema_extra={"examples": ["2026-11-20T23:59:59Z"]})
     only_failed: Optional[StrictBool] = Field(default=True, description="When `true` (the default), clear only instances that failed or whose upstream failed.", json_schema_extra={"examples": [True]})
@@ -39,8 +40,8 @@ class ClearTaskInstancesForm(BaseModel):
     include_parentdag: Optional[StrictBool] = Field(default=False, description="Accepted for Airflow clients and ignored; Windsock has no sub-DAGs.", json_schema_extra={"examples": [False]})
     reset_dag_runs: Optional[StrictBool] = Field(default=True, description="When `true` (the default), also set the runs that hold cleared instances back to `queued` so that the scheduler runs the cleared instances again; with `false` a finished run keeps its state and its cleared instances wait.", json_schema_extra={"examples": [True]})
     dag_run_id: Optional[Annotated[str, Field(min_length=1, strict=True, max_length=250)]] = Field(default=None, description="Consider only this run of the DAG (cannot be combined with `start_date` or `end_date`); with `include_past` or `include_future`, also the runs before or after it. `null` is the same as leaving it out.", json_schema_extra={"examples": ["scheduled__2026-11-20T03:00:00+00:00"]})
-    include_upstream: Optional[StrictBool] = Field(default=False, description="Also clear instances of every task upstream of the selected tasks, in the same runs.", json_schema_extra={"examples": [False]})
-    include_downstream: Optional[StrictBool] = Field(default=False, description="Also clear instances of every task downstream of the selected tasks, in the same runs.", json_schema_extra={"examples": [True]})
+    include_upstream: Optional[StrictBool] = Field(default=False, description="Also clear every instance of every task upstream of the selected tasks, in the same runs (whole tasks, even of a task selected by a `[task_id, map_index]` pair).", json_schema_extra={"examples": [False]})
+    include_downstream: Optional[StrictBool] = Field(default=False, description="Also clear every instance of every task downstream of the selected tasks, in the same runs (whole tasks, even of a task selected by a `[task_id, map_index]` pair).", json_schema_extra={"examples": [True]})
     include_future: Optional[StrictBool] = Field(default=False, description="Also clear the selected tasks in every run with a later logical date than the selected runs.", json_schema_extra={"examples": [False]})
     include_past: Optional[StrictBool] = Field(default=False, description="Also clear the selected tasks in every run with an earlier logical date than the selected runs.", json_schema_extra={"examples": [False]})
     __properties: ClassVar[List[str]] = ["dry_run", "task_ids", "start_date", "end_date", "only_failed", "only_running", "include_subdags", "include_parentdag", "reset_dag_runs", "dag_run_id", "include_upstream", "include_downstream", "include_future", "include_past"]
@@ -84,6 +85,12 @@ class ClearTaskInstancesForm(BaseModel):
             exclude=excluded_fields,
             exclude_none=True,
         )
+        # override the default output from pydantic by calling `to_dict()` of each item in task_ids (list)
+        _items = []
+        if self.task_ids:
+            for _item_task_ids in self.task_ids:
+                _items.append(_item_task_ids.to_dict() if _item_task_ids is not None else None)
+            _dict['task_ids'] = _items
         # set to None if start_date (nullable) is None
         # and model_fields_set contains the field
         if self.start_date is None and "start_date" in self.model_fields_set:
@@ -112,7 +119,7 @@ class ClearTaskInstancesForm(BaseModel):
 
         _obj = cls.model_validate({
             "dry_run": obj.get("dry_run") if obj.get("dry_run") is not None else True,
-            "task_ids": obj.get("task_ids"),
+            "task_ids": [ClearTaskId.from_dict(_item) for _item in obj["task_ids"]] if obj.get("task_ids") is not None else None,
             "start_date": obj.get("start_date"),
             "end_date": obj.get("end_date"),
             "only_failed": obj.get("only_failed") if obj.get("only_failed") is not None else True,

@@ -26,7 +26,7 @@ from pydantic_core import to_jsonable_python
 
 class TaskExtraLink(BaseModel):
     """
-    A link a task adds to its instances' page in the UI, named by the class that builds it.
+    A link a task adds to its instances, named by what builds it. Windsock builds the links a task declares (`links=` in the DAG file) from URL templates rather than classes: each is listed with the link's name as `class_name` and `windsock.links` as `module_path`; its URL for one task instance is in `GET .../taskInstances/{task_id}/links`. Links that plugins add to every task are listed by `GET /plugins`, not here. 
     """ # noqa: E501
     class_ref: ClassReference
     __properties: ClassVar[List[str]] = ["class_ref"]

@@ -18,7 +18,7 @@ import re  # noqa: F401
 import json
 
 from datetime import datetime
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List
 from typing import Optional, Set
 from typing_extensions import Self
@@ -32,7 +32,8 @@ class TaskInstanceReference(BaseModel):
     dag_id: StrictStr = Field(description="The id of the DAG.", json_schema_extra={"examples": ["nightly_export"]})
     execution_date: datetime = Field(description="The logical date of the DAG run.", json_schema_extra={"examples": ["2024-05-01T00:00:00Z"]})
     dag_run_id: StrictStr = Field(description="The id of the DAG run.", json_schema_extra={"examples": ["scheduled__2024-05-01T00:00:00+00:00"]})
-    __properties: ClassVar[List[str]] = ["task_id", "dag_id", "execution_date", "dag_run_id"]
+    map_index: StrictInt = Field(description="The map index of the task instance: `-1` for a task that is not mapped, `0` to `n-1` for the instances of a mapped task, which would look alike here without it. Airflow 2's reference has no such field; its published clients accept it. ", json_schema_extra={"examples": [-1]})
+    __properties: ClassVar[List[str]] = ["task_id", "dag_id", "execution_date", "dag_run_id", "map_index"]
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -88,7 +89,8 @@ class TaskInstanceReference(BaseModel):
             "task_id": obj.get("task_id"),
             "dag_id": obj.get("dag_id"),
             "execution_date": obj.get("execution_date"),
-            "dag_run_id": obj.get("dag_run_id")
+            "dag_run_id": obj.get("dag_run_id"),
+            "map_index": obj.get("map_index")
         })
         return _obj
 
