@@ -101,6 +101,17 @@ def _tasks_run(args: argparse.Namespace) -> None:
     sys.exit(run_task(TaskKey(args.dag_id, args.run_id, args.task_id, args.map_index)))
 
 
+def _celery_worker(args: argparse.Namespace) -> None:
+    from windsock.scheduler.executors import celery_app, celery_worker
+
+    migrate.check_current()
+    queues = [queue.strip() for queue in (args.queues or celery_app.DEFAULT_QUEUE).split(",")
+              if queue.strip()]
+    if not queues:
+        raise ValueError("--queues names no queue.")
+    celery_worker.run(queues, args.concurrency or config.get_int("celery", "worker_concurrency"))
+
+
 def _standalone(args: argparse.Namespace) -> None:
     from windsock.supervisor import run_children
 
@@ -179,6 +190,19 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("dag_id", "task_id", "run_id"):
         run.add_argument(name)
     run.add_argument("--map-index", type=int, default=-1)
+
+    celery = groups.add_parser("celery", help="Run Celery workers.").add_subparsers(
+        dest="celery_command", required=True)
+    worker = command(celery, "worker", _celery_worker,
+                     "Run a Celery worker ([core] executor = celery): it runs the task instances "
+                     "sent to its queues and serves this machine's task logs to the API servers "
+                     "on [logging] worker_log_server_port, until SIGTERM (after its running "
+                     "tasks) or SIGINT.")
+    worker.add_argument("--queues", default=None,
+                        help="Comma-separated queues to take task instances from (default: the "
+                             "queue of the tasks that name none, `default`).")
+    worker.add_argument("--concurrency", type=int, default=None,
+                        help="Task instances run at once ([celery] worker_concurrency).")
 
     command(groups, "standalone", _standalone,
             "Migrate, create an admin user, load the DAGs (and the examples), then run the API "

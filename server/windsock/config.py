@@ -10,6 +10,7 @@ from __future__ import annotations
 import configparser
 import io
 import os
+import socket
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -42,7 +43,13 @@ OPTIONS: tuple[Option, ...] = (
            "Most task instances one mapped task may expand into in a run; a longer expansion "
            "fails the task (or, over literal lists, is an import error of its DAG file)."),
     Option("core", "executor", "local",
-           "How task instances are run: `local` runs each in a child process of the scheduler."),
+           "How task instances are run: `local` (or LocalExecutor) in warm worker processes "
+           "forked from the scheduler, `celery` (or CeleryExecutor) by `windsock celery worker` "
+           "processes on any machine, through the [celery] broker. Case does not matter."),
+    Option("core", "hostname", "",
+           "Name or address of this machine as the others reach it, recorded as the hostname "
+           "of the task instances run here and used by the API servers to read their logs "
+           "from this worker. Empty: the machine's fully qualified domain name."),
     Option("dag_processor", "file_parsing_timeout", "50",
            "Seconds a DAG file may take to import before it is stopped and an import error."),
     Option("dag_processor", "refresh_interval", "30",
@@ -61,6 +68,23 @@ OPTIONS: tuple[Option, ...] = (
            "(failed, or up for retry when it has tries left)."),
     Option("logging", "base_log_folder", "{WINDSOCK_HOME}/logs",
            "Folder of the task logs, one file per task instance try."),
+    Option("logging", "worker_log_server_port", "8793",
+           "Port on which each Celery worker serves its task logs to the API servers (and the "
+           "port the API servers read them from)."),
+    Option("logging", "worker_log_server_host", "0.0.0.0",
+           "Address the worker log server of `windsock celery worker` listens on."),
+    Option("logging", "worker_log_fetch_timeout", "5",
+           "Seconds an API server waits for a worker's log server before it answers 503."),
+    Option("celery", "broker_url", "redis://127.0.0.1:6379/0",
+           "URL of the Celery broker that carries task instances from the schedulers to the "
+           "workers ([core] executor = celery): redis://[:password@]host:port/db, or "
+           "amqp://user:password@host:5672/vhost for RabbitMQ.", secret=True),
+    Option("celery", "operation_timeout", "1.0",
+           "Seconds a scheduler waits for the broker when sending a task instance; a send that "
+           "fails is tried again at the next scheduler round."),
+    Option("celery", "worker_concurrency", "16",
+           "Task instances a `windsock celery worker` runs at once (its prefork processes), "
+           "unless --concurrency says otherwise."),
     Option("database", "sql_alchemy_conn", "sqlite:///{WINDSOCK_HOME}/windsock.db",
            "SQLAlchemy URL of the metadata database, e.g. postgresql+psycopg://user:pass@host/db.",
            secret=True),
@@ -222,6 +246,11 @@ def get_bool(section: str, key: str) -> bool:
     if value in _FALSE:
         return False
     raise ConfigError(f"[{section}] {key} must be True or False, not {value!r}.")
+
+
+def hostname() -> str:
+    """This machine's name as the others reach it: [core] hostname, or the FQDN."""
+    return get("core", "hostname") or socket.getfqdn()
 
 
 def effective(section: str | None = None) -> list[tuple[str, list[tuple[str, str]]]]:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.redis import RedisServer
 from tests.support.scheduler import (
     FAST_SETTINGS,
     SchedulerProcess,
@@ -237,3 +238,16 @@ def live_scheduler(scheduler, run_dags) -> Iterator[SchedulerProcess]:
     scheduler.assert_alive()
     yield scheduler
     settle(scheduler)
+
+
+# --- a Celery broker ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_broker() -> Iterator[RedisServer]:
+    """A real redis-server on a free port, for the Celery tests of the session."""
+    server = RedisServer()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.scheduler.conftest import new_run, ti, wait_for
-from windsock.scheduler.executors import LocalExecutor, TaskKey, executor_for
+from windsock.scheduler.executors import LocalExecutor, TaskKey, executor_class, executor_for
 
 TASKS = ("t1", "t2", "t3", "t4", "t5")
 MANY = "from windsock import DAG, ShellTask\n\nwith DAG('many') as dag:\n" + "".join(
@@ -14,8 +14,11 @@ MANY = "from windsock import DAG, ShellTask\n\nwith DAG('many') as dag:\n" + "".
 
 def test_executor_for_picks_the_configured_kind():
     assert isinstance(executor_for("local"), LocalExecutor)
+    assert isinstance(executor_for(" LocalExecutor"), LocalExecutor)
+    assert executor_class("CELERY").__name__ == executor_class("CeleryExecutor").__name__ == (
+        "CeleryExecutor")
     with pytest.raises(ValueError, match="unknown"):
-        executor_for("celery")
+        executor_for("kubernetes")
 
 
 def test_the_local_executor_runs_tasks_within_its_parallelism_and_reaps_them(add_dags,

@@ -1,8 +1,9 @@
 """RFC 9457 problem+json: the one error format of the API, with stable `type` URIs.
 
 Operations raise `Problem` (or one of its named subclasses); `install` registers handlers that
-turn it, connexion's own validation errors, HTTP errors and database outages into problem
-documents. Unexpected exceptions are logged with their stack trace and answered with a bare 500.
+turn it, connexion's own validation errors, HTTP errors, database outages and task logs on a
+worker that cannot be reached (both 503) into problem documents. Unexpected exceptions are
+logged with their stack trace and answered with a bare 500.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from starlette.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from windsock import __version__
+from windsock.logs import LogUnavailable
 from windsock.security import redaction
 
 log = logging.getLogger(__name__)
@@ -164,6 +166,11 @@ def _on_database_error(request: ConnexionRequest, exc: Exception) -> ConnexionRe
     return problem_response(503, detail, request.url.path)
 
 
+def _on_log_unavailable(request: ConnexionRequest, exc: LogUnavailable) -> ConnexionResponse:
+    log.warning("task log unavailable on %s: %s", request.url.path, exc)
+    return problem_response(503, str(exc), request.url.path)
+
+
 def _on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     log.exception("unhandled error on %s %s (windsock %s)", request.method, request.url.path,
                   __version__, exc_info=exc)
@@ -191,4 +198,5 @@ def install(app: FlaskApp, allow: Callable[[str], str | None]) -> None:
     for error in (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
                   sqlalchemy.exc.TimeoutError):
         app.add_error_handler(error, _on_database_error)
+    app.add_error_handler(LogUnavailable, _on_log_unavailable)
     app.add_error_handler(Exception, _on_unexpected)

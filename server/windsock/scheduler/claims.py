@@ -11,7 +11,6 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +19,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from windsock import listeners
+from windsock import config, listeners
 from windsock.dags.tasks import RETURN_VALUE
 from windsock.db.engine import session
 from windsock.db.models import DagRun, TaskInstance, XCom, utcnow
@@ -81,7 +80,7 @@ def claim(key: TaskKey, executor: str) -> Claim | None:
     runners, one wins); None when it is not. The previous try is kept in the history, and the
     XComs it pushed are dropped."""
     now = utcnow()
-    hostname = socket.getfqdn()
+    hostname = config.hostname()
     with session() as sess:
         ti = sess.get(TaskInstance, tuple(key))
         if ti is None or ti.state != "queued":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select, update
@@ -33,7 +32,7 @@ def heartbeat(sess: Session, job_id: int, now: datetime) -> None:
 
 
 def _running_job(now: datetime, **fields) -> Job:
-    return Job(job_type=JOB_TYPE, state="running", hostname=socket.getfqdn(), pid=os.getpid(),
+    return Job(job_type=JOB_TYPE, state="running", hostname=config.hostname(), pid=os.getpid(),
                start_date=now, latest_heartbeat=now, **fields)
 
 

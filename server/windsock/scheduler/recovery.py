@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from windsock import config, listeners
 from windsock.db.models import TaskInstance
+from windsock.runs.clearing import archive_try
 from windsock.scheduler import events, jobs
 from windsock.scheduler.locks import locked, move_ti
 
@@ -56,4 +57,6 @@ def handle_dead_tasks(sess: Session, now: datetime) -> None:
             values = {"end_date": now, "duration": (now - ti.start_date).total_seconds()
                       if ti.start_date else None}
         if move_ti(sess, ti, state, **values):
+            if state == "up_for_retry":  # as a runner keeps its failed try (claims.finish)
+                archive_try(sess, ti)
             events.record(sess, f"task_{state or 'reset'}", ti, reason=reason)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -62,7 +61,7 @@ def run_task(key: TaskKey) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as out:
         _note(out, f"Try {claim.try_number} of {claim.max_tries + 1} of task {key.task_id!r} "
-                   f"of DAG {key.dag_id!r}, run {key.run_id!r}, on {socket.getfqdn()} "
+                   f"of DAG {key.dag_id!r}, run {key.run_id!r}, on {config.hostname()} "
                    f"(runner pid {os.getpid()}).")
         state, ours = _run(claim, out)
         _note(out, f"Task instance state: {state} "
