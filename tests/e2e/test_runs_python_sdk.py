@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import windsock_client
 from windsock_client.models import (
+    ClearTaskId,
     ClearTaskInstancesForm,
     DAGPatch,
     DAGRunCreate,
@@ -344,6 +345,33 @@ def test_clearing_a_failed_task_runs_it_again_with_the_next_try(runs: Runs, tmp_
     # (the task printed the dict it received from the XCom, in the order fails_once built it)
     assert ("downstream received {'try': 'second', 'ok': True}"
             in runs.log(dag_id, run_id, "downstream", 1))
+
+
+def test_a_mapped_task_runs_once_per_item_and_clearing_one_instance_reruns_only_it(runs: Runs):
+    dag_id, run_id = "e2e_mapped", "e2e_mapped_1"
+    runs.trigger(dag_id, run_id)
+    assert runs.wait_run(dag_id, run_id).state == "success", runs.describe(dag_id)
+
+    def loads():
+        page = runs.tis.get_mapped_task_instances(dag_id, run_id, "load")
+        return [(ti.map_index, ti.state, ti.try_number) for ti in page.task_instances]
+
+    assert loads() == [(0, "success", 1), (1, "success", 1), (2, "success", 1)]
+    instances = runs.tis.get_mapped_task_instances(dag_id, run_id, "load").task_instances
+    spans = sorted((ti.start_date, ti.end_date) for ti in instances)
+    assert spans[2][0] >= min(spans[0][1], spans[1][1])  # max_active_tis_per_dag=2
+    assert runs.xcom(dag_id, run_id, "total") == ["orders:a.csv", "orders:b.csv", "orders:c.csv"]
+    log = runs.tis.get_log(dag_id, run_id, "load", 1, map_index=1, full_content=True).content
+    assert "loading b.csv into orders" in log
+
+    cleared = runs.dags.post_clear_task_instances(dag_id, ClearTaskInstancesForm(
+        dry_run=False, dag_run_id=run_id, only_failed=False,
+        task_ids=[ClearTaskId(["load", 1])]))
+    assert [(ref.task_id, ref.map_index) for ref in cleared.task_instances] == [("load", 1)]
+    assert runs.wait_run(dag_id, run_id).state == "success", runs.describe(dag_id)
+    wait_for(lambda: loads() == [(0, "success", 1), (1, "success", 2), (2, "success", 1)], 30,
+             "load[1] to run again", lambda: runs.describe(dag_id))
+    assert runs.tis.get_task_instance(dag_id, run_id, "files").try_number == 1
 
 
 def _start_long_task(runs: Runs, run_id: str, pid_file: Path) -> tuple[int, int]:
