@@ -66,6 +66,7 @@ from tests.support.scheduler import wait_for
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "dist" / "openapi.yaml"
 DAG_ID, RUN_ID = "e2e_clear", "airflow_client_run"
 CONSUMER, ORDERS = "e2e_orders_consumer", "s3://e2e/orders"  # tests/e2e/run_dags/e2e_datasets.py
+MAPPED, MAPPED_RUN = "e2e_mapped", "airflow_client_mapped"  # tests/e2e/run_dags/e2e_mapped.py
 BROKEN_FILE = "airflow_client_broken.py"
 RUN_TIMEOUT = 60
 
@@ -126,13 +127,14 @@ def api(airflow_client_server) -> Iterator[RecordingApiClient]:
         yield recording
 
 
-def _wait_run(runs: apis.DAGRunApi, scheduler) -> DAGRun:
+def _wait_run(runs: apis.DAGRunApi, scheduler, dag_id: str = DAG_ID,
+              run_id: str = RUN_ID) -> DAGRun:
     def finished():
         scheduler.assert_alive()
-        run = runs.get_dag_run(DAG_ID, RUN_ID)
+        run = runs.get_dag_run(dag_id, run_id)
         return run if run.state.value in ("success", "failed") else None
 
-    return wait_for(finished, RUN_TIMEOUT, f"run {DAG_ID}/{RUN_ID} to finish",
+    return wait_for(finished, RUN_TIMEOUT, f"run {dag_id}/{run_id} to finish",
                     scheduler.describe)
 
 
@@ -142,8 +144,9 @@ def world(migrated, api, scheduler, tmp_path_factory) -> Iterator[DAGRun]:
     the client and succeeds on its second, executed by the module's real scheduler (the run, as
     it finished). Every test asks for it, so that the module's clean-up comes after them all."""
     folder = tmp_path_factory.mktemp("airflow_client_dags")
-    # e2e_pool names a pool that does not exist; e2e_datasets waits for an update from outside
-    for name in ("e2e_clear.py", "e2e_pool.py", "e2e_datasets.py"):
+    # e2e_pool names a pool that does not exist; e2e_datasets waits for an update from outside;
+    # e2e_mapped maps a task over its upstream's return value
+    for name in ("e2e_clear.py", "e2e_pool.py", "e2e_datasets.py", "e2e_mapped.py"):
         shutil.copy(RUN_DAGS / name, folder / name)
     (folder / BROKEN_FILE).write_text(BROKEN_DAG_SOURCE)
     summary = reserialize_with_examples(migrated, folder)
@@ -159,6 +162,10 @@ def world(migrated, api, scheduler, tmp_path_factory) -> Iterator[DAGRun]:
         assert {ref.task_id for ref in cleared.task_instances} == {"fails_once", "downstream"}
         run = _wait_run(runs, scheduler)
         assert run.state.value == "success", scheduler.describe()
+        apis.DAGApi(api).patch_dag(MAPPED, DAG(is_paused=False), update_mask=["is_paused"])
+        runs.post_dag_run(MAPPED, DAGRun(dag_run_id=MAPPED_RUN))
+        mapped = _wait_run(runs, scheduler, MAPPED, MAPPED_RUN)
+        assert mapped.state.value == "success", scheduler.describe()
         yield run
     finally:
         settle(scheduler)
@@ -446,6 +453,38 @@ def test_changing_runs_and_task_instances(api, world):
     runs.delete_dag_run("e2e_pool", "to_delete")
     assert runs.get_dag_runs("e2e_pool").total_entries == 0
 
+
+
+def test_mapped_task_instances(api, world):
+    tis, xcoms = apis.TaskInstanceApi(api), apis.XComApi(api)
+    page = tis.get_mapped_task_instances(MAPPED, MAPPED_RUN, "load", order_by="-map_index",
+                                         state=["success"], limit=10)
+    assert ([ti.map_index for ti in page.task_instances], page.total_entries) == ([2, 1, 0], 3)
+    one = tis.get_mapped_task_instance(MAPPED, MAPPED_RUN, "load", 1)
+    assert (one.map_index, one.state.value, one.try_number) == (1, "success", 1)
+    assert tis.get_mapped_task_instance_dependencies(MAPPED, MAPPED_RUN, "load",
+                                                     1).dependencies is not None
+    noted = tis.set_mapped_task_instance_note(MAPPED, MAPPED_RUN, "load", 1,
+                                              SetTaskInstanceNote(note="second file"))
+    assert noted.note == "second file"
+    tries = tis.get_mapped_task_instance_tries(MAPPED, MAPPED_RUN, "load", 1)
+    assert [t.try_number for t in tries.task_instances] == [1]
+    assert tis.get_mapped_task_instance_try_details(MAPPED, MAPPED_RUN, "load", 1,
+                                                    1).map_index == 1
+    ref = tis.patch_mapped_task_instance(MAPPED, MAPPED_RUN, "load", 1,
+                                         update_task_instance=UpdateTaskInstance(
+                                             dry_run=True, new_state=UpdateTaskState("failed")))
+    assert ref.task_id == "load"
+    log = tis.get_log(MAPPED, MAPPED_RUN, "load", 1, map_index=2, full_content=True)
+    assert "loading c.csv into orders" in log.content
+    entry = xcoms.get_xcom_entry(MAPPED, MAPPED_RUN, "load", "return_value", map_index=2,
+                                 deserialize=True, stringify=False)
+    assert entry.value == "orders:c.csv"
+    total = xcoms.get_xcom_entry(MAPPED, MAPPED_RUN, "total", "return_value",
+                                 deserialize=True, stringify=False)
+    assert total.value == ["orders:a.csv", "orders:b.csv", "orders:c.csv"]
+    [task] = [t for t in apis.DAGApi(api).get_tasks(MAPPED).tasks if t.task_id == "load"]
+    assert task.is_mapped
 
 
 def test_extra_links_plugins_and_providers(api, world):
