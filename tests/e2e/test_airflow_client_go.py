@@ -35,6 +35,7 @@ CLIENT_PACKAGE = "github.com/apache/airflow-client-go/airflow"
 DAG_ID, RUN_ID = "example_xcom_chain", "airflow_go_client_run"
 SPARE_DAG_ID = "e2e_pool"  # names a pool that does not exist; the Go test deletes it
 CONSUMER, ORDERS = "e2e_orders_consumer", "s3://e2e/orders"  # tests/e2e/run_dags/e2e_datasets.py
+MAPPED, MAPPED_RUN = "e2e_mapped", "airflow_go_client_mapped"  # tests/e2e/run_dags/e2e_mapped.py
 
 
 def operations(document: dict) -> dict[str, tuple[str, str]]:
@@ -81,11 +82,11 @@ def answered(trace: list[str], known: dict[str, tuple[str, str]]) -> set[str]:
 def test_airflow_go_client(airflow_client_server, migrated, scheduler, tmp_path):
     folder = tmp_path / "dags"
     folder.mkdir()
-    for name in (SPARE_DAG_ID, "e2e_datasets"):
+    for name in (SPARE_DAG_ID, "e2e_datasets", MAPPED):
         shutil.copy(RUN_DAGS / f"{name}.py", folder)
     (folder / "broken.py").write_text(BROKEN_DAG_SOURCE)
     summary = reserialize_with_examples(migrated, folder)
-    assert summary.endswith(" 5 DAGs, 1 import error"), summary
+    assert summary.endswith(" 6 DAGs, 1 import error"), summary
     trace = tmp_path / "trace"
     env = {
         **os.environ,
@@ -96,6 +97,8 @@ def test_airflow_go_client(airflow_client_server, migrated, scheduler, tmp_path)
         "AIRFLOW_CLIENT_TEST_RUN_ID": RUN_ID,
         "AIRFLOW_CLIENT_TEST_SPARE_DAG_ID": SPARE_DAG_ID,
         "AIRFLOW_CLIENT_TEST_DATASET_URI": ORDERS,
+        "AIRFLOW_CLIENT_TEST_MAPPED_DAG_ID": MAPPED,
+        "AIRFLOW_CLIENT_TEST_MAPPED_RUN_ID": MAPPED_RUN,
         "AIRFLOW_CLIENT_TEST_TRACE": str(trace),
         "CI": "1",  # the Go test fails rather than skips without its environment
     }
@@ -104,8 +107,9 @@ def test_airflow_go_client(airflow_client_server, migrated, scheduler, tmp_path)
     try:
         with windsock_client.ApiClient(config) as client:
             runs = Runs(client, scheduler)
-            runs.trigger(DAG_ID, RUN_ID)
-            assert runs.wait_run(DAG_ID, RUN_ID).state == "success", runs.describe(DAG_ID)
+            for dag_id, run_id in ((DAG_ID, RUN_ID), (MAPPED, MAPPED_RUN)):
+                runs.trigger(dag_id, run_id)
+                assert runs.wait_run(dag_id, run_id).state == "success", runs.describe(dag_id)
             # An update reported through Windsock's SDK triggers the consumer, whose run the Go
             # test reads the upstream events of.
             runs.dags.patch_dag(CONSUMER, DAGPatch(is_paused=False), update_mask=["is_paused"])

@@ -465,6 +465,31 @@ func TestTaskInstances(t *testing.T) {
 	equal(t, "state after the dry runs", after.GetState(), airflow.TASKSTATE_SUCCESS)
 }
 
+func TestMappedTaskInstances(t *testing.T) {
+	s := server(t)
+	api := s.api.TaskInstanceApi
+	dagID, runID := os.Getenv("AIRFLOW_CLIENT_TEST_MAPPED_DAG_ID"), os.Getenv("AIRFLOW_CLIENT_TEST_MAPPED_RUN_ID")
+	require(t, "AIRFLOW_CLIENT_TEST_MAPPED_DAG_ID and _RUN_ID set", dagID != "" && runID != "")
+	page := ok(api.GetMappedTaskInstances(s.ctx, dagID, runID, "load").State([]string{"success"}).
+		OrderBy("-map_index").Limit(10).Execute()).get(t, "GetMappedTaskInstances")
+	equal(t, "mapped instances listed", len(page.GetTaskInstances()), 3)
+	equal(t, "the first listed has the highest map index", page.GetTaskInstances()[0].GetMapIndex(), int32(2))
+	one := ok(api.GetMappedTaskInstance(s.ctx, dagID, runID, "load", 1).Execute()).get(t, "GetMappedTaskInstance")
+	equal(t, "mapped instance's state", one.GetState(), airflow.TASKSTATE_SUCCESS)
+	equal(t, "mapped instance's map index", one.GetMapIndex(), int32(1))
+	noted := ok(s.api.DAGApi.SetMappedTaskInstanceNote(s.ctx, dagID, runID, "load", 1).
+		SetTaskInstanceNote(*airflow.NewSetTaskInstanceNote("Mapped, read by Go.")).Execute()).get(t, "SetMappedTaskInstanceNote")
+	equal(t, "mapped instance's note", noted.GetNote(), "Mapped, read by Go.")
+	dry := airflow.NewUpdateTaskInstance()
+	dry.SetDryRun(true)
+	dry.SetNewState("failed")
+	ref := ok(api.PatchMappedTaskInstance(s.ctx, dagID, runID, "load", 1).UpdateTaskInstance(*dry).Execute()).
+		get(t, "PatchMappedTaskInstance")
+	equal(t, "mapped instance that would change", ref.GetTaskId(), "load")
+	after := ok(api.GetMappedTaskInstance(s.ctx, dagID, runID, "load", 1).Execute()).get(t, "GetMappedTaskInstance")
+	equal(t, "state after the dry run", after.GetState(), airflow.TASKSTATE_SUCCESS)
+}
+
 func TestExtraLinksPluginsAndProviders(t *testing.T) {
 	s := server(t)
 	// The answer is Airflow's object of link name -> URL, which this client decodes into an
