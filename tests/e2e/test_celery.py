@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import urllib3
 import windsock_client
 
 from tests.conftest import ADMIN
@@ -173,6 +174,8 @@ def runs(cluster: Cluster, migrated) -> Iterator[Runs]:
                         r"0 import errors", summary), summary
     config = windsock_client.Configuration(host=f"{cluster.base_url}/api/v1",
                                            username=ADMIN[0], password=ADMIN[1])
+    # A 503 is an answer under test here, not one to wait out as its Retry-After says.
+    config.retries = urllib3.util.Retry(3, respect_retry_after_status=False)
     with windsock_client.ApiClient(config) as client:
         yield Runs(client, cluster.scheduler)
     settle(cluster.scheduler)
