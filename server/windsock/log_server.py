@@ -139,19 +139,22 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
 
-def serve() -> None:
-    """Serve the base log folder until SIGTERM or SIGINT."""
-    host = config.get("logging", "worker_log_server_host")
-    port = config.get_int("logging", "worker_log_server_port")
-    with ThreadingHTTPServer((host, port), _Handler) as server:
-        log.info("Serving the task logs of %s on %s:%s", logs.base_folder(), host, port)
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: sys.exit(0))
+def _serve(server: ThreadingHTTPServer) -> None:
+    """Serve the base log folder until SIGTERM or SIGINT (or the parent process dies)."""
+    setproctitle.setproctitle(TITLE)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: sys.exit(0))
+    with server:
         server.serve_forever()
 
 
 def start() -> int:
-    """Fork a process that serves the logs (see `serve`) and dies with this one; its pid."""
+    """Listen on [logging] worker_log_server_host and _port (OSError when that fails), and fork
+    a process that serves the logs and dies with this one; its pid."""
+    host = config.get("logging", "worker_log_server_host")
+    port = config.get_int("logging", "worker_log_server_port")
+    server = ThreadingHTTPServer((host, port), _Handler)
+    log.info("Serving the task logs of %s on %s:%s", logs.base_folder(), host, port)
     parent = os.getpid()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -162,8 +165,7 @@ def start() -> int:
             if sys.platform.startswith("linux"):
                 ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
             if os.getppid() == parent:  # (else the parent died before prctl)
-                setproctitle.setproctitle(TITLE)
-                serve()
+                _serve(server)
             code = 0
         except SystemExit as exc:
             code = exc.code or 0
@@ -171,4 +173,5 @@ def start() -> int:
             log.exception("The worker log server failed")
         finally:
             os._exit(code)
+    server.server_close()  # the child listens
     return pid

@@ -175,7 +175,7 @@ def runs(cluster: Cluster, migrated) -> Iterator[Runs]:
     config = windsock_client.Configuration(host=f"{cluster.base_url}/api/v1",
                                            username=ADMIN[0], password=ADMIN[1])
     # A 503 is an answer under test here, not one to wait out as its Retry-After says.
-    config.retries = urllib3.util.Retry(3, respect_retry_after_status=False)
+    config.retries = urllib3.util.Retry(3, respect_retry_after_header=False)
     with windsock_client.ApiClient(config) as client:
         yield Runs(client, cluster.scheduler)
     settle(cluster.scheduler)

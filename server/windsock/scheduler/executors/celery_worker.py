@@ -28,7 +28,11 @@ def run(queues: list[str], concurrency: int) -> None:
     """Run a worker taking task instances from `queues`, at most `concurrency` at once, with
     the log server beside it, until the worker stops (SIGTERM: once its tasks are done)."""
     workers.preload()
-    server = log_server.start()
+    try:
+        server = log_server.start()
+    except OSError as exc:
+        raise ValueError(f"Cannot serve the task logs on [logging] worker_log_server_host and "
+                         f"_port: {exc}") from None
     try:
         celery_app.app().worker_main([
             "worker", f"--queues={','.join(queues)}", f"--concurrency={concurrency}",
