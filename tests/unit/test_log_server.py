@@ -74,7 +74,8 @@ def test_only_a_token_signed_for_the_file_reads_it(served):
     now = int(time.time())
     claims = {"aud": log_server.AUDIENCE, "filename": RELATIVE, "iat": now, "exp": now + 30}
     assert _get(RELATIVE, None) == 403
-    assert _get(RELATIVE, jwt.encode(claims, "another key, not the one they share", algorithm="HS256")) == 403
+    other_key = "another key, not the one they share"
+    assert _get(RELATIVE, jwt.encode(claims, other_key, algorithm="HS256")) == 403
     assert _get(RELATIVE, jwt.encode({**claims, "exp": now - 1}, keys.signing_key(),
                                      algorithm="HS256")) == 403
     assert _get(RELATIVE, jwt.encode({**claims, "aud": "windsock"}, keys.signing_key(),
