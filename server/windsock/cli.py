@@ -26,12 +26,12 @@ def _db_migrate(_args: argparse.Namespace) -> None:
 
 
 def _serve(host: str, port: int, workers: int) -> None:
-    import uvicorn
+    from windsock.api import workers as api_workers
 
     migrate.check_current()
     # windsock's HTTP protocol keeps request heads within the [api] limits while reading them.
-    uvicorn.run("windsock.app:create_app", factory=True, host=host, port=port, workers=workers,
-                http="windsock.api.http_protocol:HttpProtocol", log_level="info")
+    api_workers.serve("windsock.app:create_app", host=host, port=port, workers=workers,
+                      http="windsock.api.http_protocol:HttpProtocol", log_level="info")
 
 
 def _api_server(args: argparse.Namespace) -> None:
