@@ -3,6 +3,10 @@
 Every option is declared once in OPTIONS with its default and its documentation. The effective
 value of `[section] key` is, in order of precedence: the environment variable
 `WINDSOCK__<SECTION>__<KEY>`, the config file `$WINDSOCK_HOME/windsock.cfg`, the default.
+
+Options are read on every use (many on every request), so the file is parsed once and looked at
+again (its modification time) at most every FILE_CHECK_SECONDS: a change to it takes effect
+within that time, in every process.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import configparser
 import io
 import os
 import socket
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,6 +23,7 @@ from pathlib import Path
 ENV_PREFIX = "WINDSOCK__"
 CONFIG_FILE_NAME = "windsock.cfg"
 MASK = "< hidden >"
+FILE_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,8 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 _BY_NAME = {(o.section, o.key): o for o in OPTIONS}
+_ENV_NAMES = {(o.section, o.key): f"{ENV_PREFIX}{o.section.upper()}__{o.key.upper()}"
+              for o in OPTIONS}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -164,11 +172,21 @@ class ConfigError(LookupError):
 
 
 def home() -> Path:
-    return Path(os.environ.get("WINDSOCK_HOME", "~/windsock")).expanduser()
+    return _home(os.environ.get("WINDSOCK_HOME", "~/windsock"))
+
+
+@cache
+def _home(setting: str) -> Path:
+    return Path(setting).expanduser()
 
 
 def config_file() -> Path:
-    return home() / CONFIG_FILE_NAME
+    return _config_file(home())
+
+
+@cache
+def _config_file(home_path: Path) -> Path:
+    return home_path / CONFIG_FILE_NAME
 
 
 def default_file_text() -> str:
@@ -194,21 +212,41 @@ def ensure_config_file() -> Path:
     return path
 
 
-@cache
-def _file_values(path: Path, mtime: float) -> configparser.ConfigParser:
+@dataclass(frozen=True)
+class _FileValues:
+    """The options set in one config file as of its modification time `mtime_ns` (None: there
+    is no file), and when to look at the file again."""
+    mtime_ns: int | None
+    values: dict[tuple[str, str], str]
+    check_after: float
+
+
+_files: dict[Path, _FileValues] = {}
+
+
+def _parsed(path: Path) -> dict[tuple[str, str], str]:
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(path)
-    return parser
+    return {(section, key): value for section in parser.sections()
+            for key, value in parser.items(section, raw=True)}
 
 
-def _from_file(section: str, key: str) -> str | None:
+def _file_values() -> dict[tuple[str, str], str]:
     path = config_file()
+    now = time.monotonic()
+    known = _files.get(path)
+    if known is not None and now < known.check_after:
+        return known.values
     try:
-        mtime = path.stat().st_mtime
+        mtime_ns = path.stat().st_mtime_ns
     except FileNotFoundError:
-        return None
-    parser = _file_values(path, mtime)
-    return parser.get(section, key, fallback=None)
+        mtime_ns = None
+    if known is None or known.mtime_ns != mtime_ns:
+        values = {} if mtime_ns is None else _parsed(path)
+    else:
+        values = known.values
+    _files[path] = _FileValues(mtime_ns, values, now + FILE_CHECK_SECONDS)
+    return values
 
 
 def get(section: str, key: str) -> str:
@@ -216,11 +254,10 @@ def get(section: str, key: str) -> str:
     opt = _BY_NAME.get((section, key))
     if opt is None:
         raise ConfigError(f"Unknown option [{section}] {key}.")
-    env = os.environ.get(f"{ENV_PREFIX}{section.upper()}__{key.upper()}")
-    value = env if env is not None else _from_file(section, key)
+    value = os.environ.get(_ENV_NAMES[section, key])
     if value is None:
-        value = opt.default
-    return value.replace("{WINDSOCK_HOME}", str(home()))
+        value = _file_values().get((section, key), opt.default)
+    return value.replace("{WINDSOCK_HOME}", str(home())) if "{" in value else value
 
 
 def get_int(section: str, key: str) -> int:

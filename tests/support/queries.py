@@ -9,12 +9,15 @@ from contextlib import contextmanager
 from sqlalchemy import event
 
 from windsock.db.engine import engine
+from windsock.security import authorization
 
 
 @contextmanager
 def statements() -> Iterator[list[str]]:
-    """The statements sent to the configured database while the block runs."""
+    """The statements sent to the configured database while the block runs, which starts with
+    no caller's permissions remembered (so that every block counts their query)."""
     sent: list[str] = []
+    authorization.forget_permissions()
 
     def record(_conn, _cursor, statement, *_args) -> None:
         sent.append(statement)

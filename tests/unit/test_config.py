@@ -1,5 +1,9 @@
 """Configuration precedence: environment over file over default; typed reads; masking."""
 
+import os
+import re
+import time
+
 import pytest
 
 from windsock import config
@@ -64,3 +68,29 @@ def test_effective_masks_secrets_and_renders_ini(home):
     assert config.effective("nope") == []
     ini = config.as_ini(config.effective("api"))
     assert ini.startswith("[api]\n") and "maximum_page_limit = 100\n" in ini
+
+
+
+def _set_page_limit(path, value: int) -> None:
+    """Write the option's new value, with a modification time of its own."""
+    path.write_text(re.sub(r"(?m)^maximum_page_limit = .*$", f"maximum_page_limit = {value}",
+                           path.read_text()))
+    os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns + value * 1_000_000))
+
+
+def test_within_the_check_interval_the_file_is_not_looked_at_again(home, monkeypatch):
+    monkeypatch.setattr(config, "FILE_CHECK_SECONDS", 3600)
+    path = config.ensure_config_file()
+    _set_page_limit(path, 7)
+    assert config.get_int("api", "maximum_page_limit") == 7
+    _set_page_limit(path, 8)
+    assert config.get_int("api", "maximum_page_limit") == 7
+
+
+def test_a_changed_file_is_read_again_once_the_check_interval_passed(home, monkeypatch):
+    monkeypatch.setattr(config, "FILE_CHECK_SECONDS", 0)
+    path = config.ensure_config_file()
+    _set_page_limit(path, 7)
+    assert config.get_int("api", "maximum_page_limit") == 7
+    _set_page_limit(path, 8)
+    assert config.get_int("api", "maximum_page_limit") == 8

@@ -3,8 +3,8 @@
 Verifying a password with the KDF costs tens of milliseconds by design, so a successful check
 is remembered for `[api] auth_cache_seconds`, keyed by a keyed hash of the credentials (never the
 password itself) and tied to the user's stored password hash, so changing the password forgets
-it. Roles and the active flag are read from the database on every request, so changing them takes
-effect at once. Failures are counted per username and client address (see throttle).
+it. The active flag is read from the database on every request, so changing it takes effect at
+once; roles as `authorization` says. Failures are counted per username and client address (see throttle).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import secrets
 import threading
 import time
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
 from windsock import config
 from windsock.db.engine import session
@@ -35,14 +35,14 @@ def _digest(username: str, password: str) -> bytes:
     return hmac.new(_cache_key, f"{username}\x00{password}".encode(), hashlib.sha256).digest()
 
 
-def _remembered(digest: bytes, user: User) -> bool:
+def _remembered(digest: bytes, user: Row) -> bool:
     with _cache_lock:
         hit = _cache.get(digest)
     return bool(hit and hit[0] > time.monotonic() and hit[1] == user.id
                 and hmac.compare_digest(hit[2], user.password_hash))
 
 
-def _remember(digest: bytes, user: User) -> None:
+def _remember(digest: bytes, user: Row) -> None:
     ttl = config.get_int("api", "auth_cache_seconds")
     with _cache_lock:
         if len(_cache) >= _CACHE_MAX:
@@ -57,7 +57,8 @@ def verify(username: str, password: str, address: str, via: str) -> Identity | N
     """
     with session() as sess:
         failures = throttle.check(sess, username, address)
-        user = sess.scalar(select(User).where(User.username == username))
+        user = sess.execute(select(User.id, User.username, User.active, User.password_hash)
+                            .where(User.username == username)).one_or_none()
     # The KDF runs outside the transaction, which would otherwise hold a pooled connection.
     digest = _digest(username, password)
     if user is None or not user.active:
@@ -74,7 +75,7 @@ def verify(username: str, password: str, address: str, via: str) -> Identity | N
     return Identity(user.id, user.username, via)
 
 
-def _count_failure(username: str, address: str, user: User | None) -> None:
+def _count_failure(username: str, address: str, user: Row | None) -> None:
     # A transaction of its own that starts by writing: SQLite then waits for the write lock,
     # where a transaction that read first would fail at once if another one wrote meanwhile.
     with session() as sess:
