@@ -1,17 +1,21 @@
-"""Scheduling benchmark: how fast a real `windsock scheduler` (LocalExecutor) gets many small
-DAG runs done.
+"""Scheduling benchmark: how fast a real `windsock scheduler` (LocalExecutor, or CeleryExecutor
+with two workers) gets many small DAG runs done.
 
     python bench/scheduling.py                      # SQLite in a temporary WINDSOCK_HOME
     python bench/scheduling.py --postgres           # a throwaway PostgreSQL cluster
     python bench/scheduling.py --database-url postgresql+psycopg://user@host/db
+    python bench/scheduling.py --executor celery    # a throwaway redis-server, two workers
 
 It writes --dags DAG files of --tasks no-op tasks each (`ShellTask("true")`, or a Python task
 returning None with --kind python; independent tasks, or a chain with --shape chain), parses
 them with `windsock dags reserialize`, starts `windsock scheduler`, then unpauses and triggers
 every DAG (in the database, as the API would: one transaction per DAG) and waits until every
-run has finished. It prints the figures read back from the database (see bench/README.md) and
-removes what it created: the temporary home, or, on a database given by URL, the rows of its
-DAGs (prefixed `bench_<random>_`) and the scheduler's job row.
+run has finished. With --executor celery it first starts a throwaway redis-server (as the tests
+do) and two `windsock celery worker` processes on this machine (127.0.0.2 and 127.0.0.3, half
+of the parallelism each), stopped with SIGTERM at the end. It prints the figures read back
+from the database (see bench/README.md) and the CPU time of its processes, and removes what it
+created: the temporary home, or, on a database given by URL, the rows of its DAGs (prefixed
+`bench_<random>_`) and the scheduler's job row.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -176,6 +181,59 @@ def cleanup_rows(prefix: str, scheduler_pid: int | None) -> None:
                                                   models.Job.job_type == "scheduler"))
 
 
+def start_workers(env: dict[str, str], home: Path, parallelism: int) -> list[subprocess.Popen]:
+    """Two `windsock celery worker` processes (127.0.0.2 and .3, their own log folders), each
+    with half the parallelism, once both are ready."""
+    workers, outputs = [], []
+    for n in (2, 3):
+        output = home / f"worker{n}.log"
+        workers.append(subprocess.Popen(
+            [sys.executable, "-m", "windsock.cli", "celery", "worker",
+             "--concurrency", str(max(1, parallelism // 2))],
+            env={**env, "WINDSOCK__CORE__HOSTNAME": f"127.0.0.{n}",
+                 "WINDSOCK__LOGGING__WORKER_LOG_SERVER_HOST": f"127.0.0.{n}",
+                 "WINDSOCK__LOGGING__BASE_LOG_FOLDER": str(home / f"logs{n}")},
+            stdout=output.open("ab"), stderr=subprocess.STDOUT, start_new_session=True))
+        outputs.append(output)
+    deadline = time.monotonic() + 60
+    while not all(" ready." in output.read_text(errors="replace") for output in outputs):
+        if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+            raise SystemExit("the Celery workers did not start:\n" + "\n".join(
+                output.read_text(errors="replace")[-3000:] for output in outputs))
+        time.sleep(0.2)
+    return workers
+
+
+def stop_workers(workers: list[subprocess.Popen]) -> None:
+    """SIGTERM (a warm shutdown), then SIGKILL to what is left of each worker."""
+    for worker in workers:
+        if worker.poll() is None:
+            worker.terminate()
+    for worker in workers:
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(worker.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        worker.wait()
+    workers.clear()
+
+
+def reap_descendants(timeout: float = 30) -> None:
+    """Wait for the processes left behind (a local executor's warm workers finish their task
+    instance and exit after the scheduler), so that their CPU time counts."""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if not os.waitpid(-1, os.WNOHANG)[0]:
+                time.sleep(0.05)
+    except ChildProcessError:
+        pass
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dags", type=int, default=100, help="DAG files (default 100)")
@@ -193,6 +251,9 @@ def main() -> int:
                         help="[core] parallelism of the scheduler (default: the config's, 32)")
     parser.add_argument("--loop-interval", default=None,
                         help="[scheduler] loop_interval (default: the config's)")
+    parser.add_argument("--executor", choices=("local", "celery"), default="local",
+                        help="[core] executor (default local); celery starts a redis-server "
+                             "and two workers")
     parser.add_argument("--timeout", type=float, default=900,
                         help="seconds to wait for every run to finish (default 900)")
     parser.add_argument("--keep", action="store_true",
@@ -202,11 +263,13 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="windsock-bench-"))
     prefix = f"bench_{secrets.token_hex(3)}_"
     cluster = None
+    broker = None
     scheduler = None
+    workers: list[subprocess.Popen] = []
     url = args.database_url
     try:
+        sys.path.insert(0, str(ROOT))
         if args.postgres:
-            sys.path.insert(0, str(ROOT))
             from tests.support.postgres import start_cluster
 
             cluster = start_cluster()
@@ -224,13 +287,22 @@ def main() -> int:
             settings["WINDSOCK__CORE__PARALLELISM"] = str(args.parallelism)
         if args.loop_interval is not None:
             settings["WINDSOCK__SCHEDULER__LOOP_INTERVAL"] = args.loop_interval
+        if args.executor == "celery":
+            from tests.support.ports import free_port
+            from tests.support.redis import RedisServer
+
+            broker = RedisServer()
+            settings.update({"WINDSOCK__CORE__EXECUTOR": "celery",
+                             "WINDSOCK__CELERY__BROKER_URL": broker.url,
+                             "WINDSOCK__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())})
         os.environ.update(settings)
         env = dict(os.environ)
 
         from windsock import config
 
         backend = url.split(":", 1)[0]
-        print(f"Database: {backend}; {args.dags} DAGs x {args.tasks} {args.kind} tasks "
+        print(f"Database: {backend}; executor {args.executor}; "
+              f"{args.dags} DAGs x {args.tasks} {args.kind} tasks "
               f"({args.shape}); parallelism {config.get('core', 'parallelism')}, "
               f"loop_interval {config.get('scheduler', 'loop_interval')} s; home {home}",
               flush=True)
@@ -244,6 +316,12 @@ def main() -> int:
         summary = windsock(env, "dags", "reserialize").splitlines()[-1]
         print(f"Reserialize: {summary} ({time.monotonic() - began:.1f} s wall)", flush=True)
 
+        from windsock.scheduler.process_group import adopt_orphans
+
+        adopt_orphans()  # what the scheduler and workers leave is reaped here, its CPU counted
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if broker is not None:
+            workers = start_workers(env, home, config.get_int("core", "parallelism"))
         log = (home / "scheduler.log").open("ab")
         scheduler = subprocess.Popen([sys.executable, "-m", "windsock.cli", "scheduler"],
                                      env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -273,6 +351,7 @@ def main() -> int:
                 last_report = time.monotonic()
             time.sleep(0.2)
 
+        load = os.getloadavg()[0]
         scheduler.send_signal(signal.SIGTERM)
         try:
             code = scheduler.wait(timeout=60)
@@ -280,6 +359,13 @@ def main() -> int:
             scheduler.kill()
             code = "killed after 60 s"
         log.close()
+        stop_workers(workers)
+        if broker is not None:
+            broker.stop()
+        reap_descendants()
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (cpu_after.ru_utime + cpu_after.ru_stime
+               - cpu_before.ru_utime - cpu_before.ru_stime)
 
         f = figures(dag_ids, triggered)
         print()
@@ -293,6 +379,9 @@ def main() -> int:
         print(f"Trigger -> run success, per DAG:      {spread(f['to_success'])}")
         print(f"Queued -> task start, per task:       {spread(f['queued_to_start'])}")
         print(f"Task duration (runner), per task:     {spread(f['durations'])}")
+        print(f"CPU (scheduler, workers, tasks{', broker' if broker else ''}): {cpu:.1f} s, "
+              f"{cpu / max(f['tasks'], 1):.3f} s per task; load average (1 min) at the end "
+              f"{load:.2f} on {os.cpu_count()} CPUs")
         print(f"Scheduler exit after SIGTERM: {code}")
         ok = f["run_states"] == {"success": f["runs"]} and code == 0
         return 0 if ok else 1
@@ -305,6 +394,9 @@ def main() -> int:
                 cleanup_rows(prefix, scheduler.pid if scheduler else None)
             except Exception as exc:  # noqa: BLE001 - report, still remove the home
                 print(f"could not delete the benchmark's rows: {exc}", file=sys.stderr)
+        stop_workers(workers)
+        if broker is not None:
+            broker.close()
         if cluster is not None:
             cluster.stop()
         if args.keep:
