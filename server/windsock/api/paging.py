@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import flask
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, Table, True_, func, select
 from sqlalchemy.orm import Session
 
 from windsock import config
@@ -36,6 +36,20 @@ def _ordering(order_by: str, columns: Mapping[str, ColumnElement],
     # NULLs sort last ascending and first descending on every database (PostgreSQL's rule).
     return [column.desc().nulls_first() if descending else column.asc().nulls_last(),
             *(key.desc() if descending else key.asc() for key in keys)]
+
+
+def _count(stmt: Select) -> Select:
+    """COUNT(*) of the rows of `stmt`. From its table itself when it reads one table (no join),
+    with its conditions but none that is always true: a database counts that from an index (and
+    SQLite counts a whole table without reading its rows), where a count over `stmt` as a
+    subquery reads every row of it."""
+    froms = stmt.get_final_froms()
+    if len(froms) != 1 or not isinstance(froms[0], Table):
+        return select(func.count()).select_from(stmt.order_by(None).subquery())
+    count = select(func.count()).select_from(froms[0])
+    condition = stmt.whereclause  # a lone true() (a caller allowed every DAG) comes wrapped
+    always = condition is None or isinstance(getattr(condition, "element", condition), True_)
+    return count if always else count.where(condition)
 
 
 def _link_header(limit: int, offset: int, total: int) -> str | None:
@@ -75,7 +89,7 @@ def collection(
     """
     limit = _default_limit() if limit is None else limit
     ordering = _ordering(order_by, columns, primary_key)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    total = session.scalar(_count(stmt))
     page = stmt.order_by(*ordering).limit(limit).offset(offset)
     # One selected entity gives the objects themselves; several give rows of them.
     rows: Sequence[Any] = (session.scalars(page) if len(stmt.column_descriptions) == 1
