@@ -18,6 +18,7 @@ from windsock import config, log_server
 from windsock.db import engine
 from windsock.scheduler.executors import celery_app, workers
 
+
 @worker_process_init.connect
 def _forked(**_) -> None:
     """In each new pool process: the parent's database connections stay the parent's."""
