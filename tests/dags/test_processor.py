@@ -148,6 +148,29 @@ def test_a_file_that_takes_too_long_is_killed_and_the_pass_goes_on(dags_folder, 
     assert not any(_alive(int(pid)) for pid in pids.read_text().split())
 
 
+def test_a_file_that_ends_its_process_is_an_import_error_with_its_output(dags_folder,
+                                                                         processor):
+    path = write(dags_folder, "quits.py", """
+        import os, sys
+        print("about to leave", flush=True)
+        os._exit(3)
+    """)
+    processor.run_pass()
+    [error] = rows(ImportError)
+    assert error.filename == path
+    assert error.stack_trace.startswith(f"Importing {path} ended with exit code 3 and no result.")
+    assert error.stack_trace.endswith("about to leave\n")
+
+
+def test_a_file_that_leaves_a_thread_running_loads(dags_folder, processor, monkeypatch):
+    monkeypatch.setenv("WINDSOCK__DAG_PROCESSOR__FILE_PARSING_TIMEOUT", "5")
+    write(dags_folder, "threads.py", "import threading, time\n"
+          "threading.Thread(target=time.sleep, args=(60,)).start()\n"
+          + shell_dags(threaded=["only"]))
+    summary = processor.run_pass()
+    assert summary.import_errors == 0 and summary.dags_written == 1
+
+
 def test_a_removed_file_deactivates_its_dags_and_drops_its_code_and_errors(dags_folder,
                                                                             processor):
     gone = write(dags_folder, "gone.py", shell_dags(gone=["only"]))

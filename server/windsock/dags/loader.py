@@ -1,14 +1,10 @@
-"""Import one DAG file in this process and collect the DAGs it defines at module level.
-
-`python -m windsock.dags.loader PATH` prints one JSON document on stdout: {"dags": [serialized
-DAG, ...]} or {"error": "<traceback>"}. What the file itself prints goes to stderr.
-"""
+"""Import one DAG file in this process and collect the DAGs it defines at module level (the DAG
+processor does so in a forked process per file, see `windsock.dags.imports`)."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import os
 import sys
 import traceback
@@ -45,21 +41,14 @@ def _traceback(exc: BaseException, path: str) -> str:
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
-def main(argv: list[str]) -> None:
-    if len(argv) != 1:
-        sys.exit("usage: python -m windsock.dags.loader PATH")
-    path = os.path.abspath(argv[0])
-    result_out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
-    sys.stdout.flush()
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # user prints, even from C, go to stderr
+def load_result(path: str) -> dict:
+    """{"dags": [serialized DAG, ...]} for the DAG file at `path`, or {"error": traceback}."""
+    path = os.path.abspath(path)
     try:
         result = {"dags": [serialize(dag) for dag in load_file(path)]}
     except BaseException as exc:  # noqa: BLE001 - SystemExit and the like are import errors too
         result = {"error": _traceback(exc, path)}
     sys.stdout.flush()
-    with result_out:
-        json.dump(result, result_out, default=str)
+    sys.stderr.flush()
+    return result
 
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -1,5 +1,6 @@
-"""The DAG file processor: finds DAG files, imports each in a child process with a timeout
-(`python -m windsock.dags.loader`) and stores the results, one transaction per file.
+"""The DAG file processor: finds DAG files, imports each in a process of its own with a timeout
+(forked from a warm one, see `windsock.dags.imports`) and stores the results, one transaction
+per file.
 
 Only files whose (mtime, size) changed since they last loaded are imported again; files the API
 asked for (`request_parse`) are imported whatever their state.
@@ -7,12 +8,8 @@ asked for (`request_parse`) are imported whatever their state.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -23,14 +20,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from windsock import config, plugins
-from windsock.dags import store
+from windsock.dags import imports, store
 from windsock.db.engine import session
 from windsock.db.models import DagCode, DagParsingRequest, utcnow
 from windsock.db.models import ImportError as ImportErrorRow
 
 EXAMPLES_FOLDER = Path(__file__).resolve().parent.parent / "examples"
 PARALLELISM = max(2, min(4, os.cpu_count() or 1))
-POLL_SECONDS = 0.2
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +68,6 @@ def _stat(path: str) -> tuple[int, int] | None:
     except OSError:
         return None
     return info.st_mtime_ns, info.st_size
-
-
-def _kill_group(child: subprocess.Popen) -> None:
-    """Kill the child and whatever it started (its own process group), then reap it."""
-    try:
-        os.killpg(child.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    child.communicate()
 
 
 def _plural(count: int, noun: str) -> str:
@@ -205,32 +192,13 @@ class DagProcessor:
             self._loaded[parsed.path] = parsed.stat
 
     def _parse(self, path: str, timeout: int) -> _Parsed | None:
-        """Import `path` in a child process; None when stopped meanwhile."""
+        """Import `path` in a process of its own; None when stopped meanwhile."""
         if self._stopped:
             return None
         began, stat = time.monotonic(), _stat(path)
-        child = subprocess.Popen([sys.executable, "-m", "windsock.dags.loader", path],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 start_new_session=True)
-        while True:
-            try:
-                out, err = child.communicate(timeout=POLL_SECONDS)
-                break
-            except subprocess.TimeoutExpired:
-                if self._stopped:
-                    _kill_group(child)
-                    return None
-                if time.monotonic() - began >= timeout:
-                    _kill_group(child)
-                    result = {"error": f"Timed out after {timeout} s while importing {path}"}
-                    return _Parsed(path, stat, result, None, time.monotonic() - began)
-        if err:
-            log.debug("Output of %s while importing:\n%s", path, err.decode(errors="replace"))
-        try:
-            result = json.loads(out)
-        except ValueError:
-            result = {"error": f"Importing {path} ended with exit code {child.returncode} and no "
-                               f"result. Its output:\n{err.decode(errors='replace')[-4000:]}"}
+        result = imports.import_file(path, timeout, lambda: self._stopped)
+        if result is None:
+            return None
         source = None
         if result.get("dags"):
             source = Path(path).read_text(encoding="utf-8", errors="replace")
