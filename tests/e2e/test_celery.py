@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -285,6 +286,9 @@ def test_a_broker_restart_loses_no_task_instance(cluster: Cluster, runs: Runs):
         runs.wait_ti("example_shell", "celery_broker_down", "show_date", ("queued",))
         time.sleep(2)  # a few scheduler rounds that cannot send
         assert runs.states("example_shell", "celery_broker_down")["show_date"] == "queued"
+        # ... and its rounds go on meanwhile: its heartbeat is fresh.
+        beat = runs.monitoring.get_health().scheduler.latest_scheduler_heartbeat
+        assert datetime.now(timezone.utc) - beat < timedelta(seconds=3), beat
     finally:
         cluster.broker.start()
     assert runs.wait_run("example_shell", "celery_broker_down").state == "success", (
