@@ -23,14 +23,13 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import select
 
 from windsock import config
 from windsock.db.engine import session
-from windsock.db.models import TaskInstanceTry
+from windsock.db.models import TaskInstance, TaskInstanceTry
 
 # (dag_id, run_id, task_id, map_index, try_number)
 TryKey = tuple[str, str, str, int, int]
@@ -68,10 +67,10 @@ def log_path(dag_id: str, run_id: str, task_id: str, try_number: int,
     return folder / f"attempt={int(try_number)}.log"
 
 
-def locate(ti: Any, try_number: int) -> Path | WorkerLog:
-    """Where the log of the try `try_number` of the task instance `ti` (a TaskInstance) is: its
-    file here when there is one, or when the try ran here or on no machine yet; otherwise on
-    the machine that ran the try (its hostname as recorded)."""
+def locate(ti: TaskInstance, try_number: int) -> Path | WorkerLog:
+    """Where the log of the try `try_number` of the task instance `ti` is: its file here when
+    there is one, or when the try ran here or on no machine yet; otherwise on the machine that
+    ran the try (its hostname as recorded)."""
     path = log_path(ti.dag_id, ti.run_id, ti.task_id, try_number, ti.map_index)
     if path.exists():
         return path
