@@ -81,10 +81,13 @@ def test_an_import_error_names_the_mapped_task(dags_folder, processor, client):
 def test_the_api_shows_which_tasks_are_mapped(dags_folder, processor, client):
     write(dags_folder, "mapped.py", """
         from windsock import DAG, ShellTask
-        with DAG("shell_mapped"):
+        with DAG("shell_mapped") as dag:
             ShellTask.partial(task_id="echo").expand(command=["echo 1", "echo 2"])
             ShellTask("plain", "echo")
     """)
-    processor.run_pass()
-    tasks = client.get(f"{API}/dags/shell_mapped/tasks").json()["tasks"]
+    summary = processor.run_pass()
+    assert summary.import_errors == 0, summary
+    response = client.get(f"{API}/dags/shell_mapped/tasks")
+    assert response.status_code == 200, response.text
+    tasks = response.json()["tasks"]
     assert {t["task_id"]: t["is_mapped"] for t in tasks} == {"echo": True, "plain": False}
