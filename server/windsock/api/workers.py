@@ -6,7 +6,8 @@ workers then race to accept on it, and a burst of connections (a client pool ope
 keep-alive connections at once) can all be accepted by the one that wakes first, leaving the
 others idle for as long as those connections live. Here every worker gets a socket of its own,
 bound to the same address with SO_REUSEPORT, and the kernel spreads new connections over the
-listening sockets (by a hash of each connection's addresses and ports).
+listening sockets: in turn where the system lets a worker load the small eBPF program of
+`windsock.api.round_robin`, otherwise by a hash of each connection's addresses and ports.
 
 The supervising process binds the address first (with SO_REUSEPORT too, but never listening, so
 no connection is ever queued on it): a port another program holds stops the start there, as
@@ -28,11 +29,13 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
+from windsock.api import round_robin
+
 log = logging.getLogger("uvicorn.error")
 
 
 def bound_socket(family: int, address: tuple) -> socket.socket:
-    """A new TCP socket bound to `address` with SO_REUSEPORT (uvicorn makes a worker's listen)."""
+    """A new TCP socket bound to `address` with SO_REUSEPORT."""
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -40,24 +43,36 @@ def bound_socket(family: int, address: tuple) -> socket.socket:
     return sock
 
 
+def listening_socket(family: int, address: tuple, backlog: int, workers: int) -> socket.socket:
+    """A worker's socket: bound to `address`, listening, its group's connections handed to the
+    `workers` sockets in turn where the system allows."""
+    sock = bound_socket(family, address)
+    sock.listen(backlog)
+    round_robin.attach(sock, workers)
+    return sock
+
+
 class SharedAddress(socket.socket):
     """The supervisor's socket: pickled into a worker, it becomes that worker's own socket."""
 
+    backlog = workers = 0
+
     def __reduce_ex__(self, _protocol):
-        return bound_socket, (self.family, self.getsockname())
+        return listening_socket, (self.family, self.getsockname(), self.backlog, self.workers)
 
 
-def reserve(host: str, port: int) -> SharedAddress:
+def reserve(config: uvicorn.Config) -> SharedAddress:
     """The address bound in the supervising process (exits as uvicorn does if it is taken)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
     try:
-        bound = bound_socket(family, (host, port))
+        bound = bound_socket(family, (config.host, config.port))
     except OSError as exc:
         log.error(exc)
         sys.exit(STARTUP_FAILURE)
     reserved = SharedAddress(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, fileno=bound.detach())
+    reserved.backlog, reserved.workers = config.backlog, config.workers
     log.info("Uvicorn running on http://%s:%d with a listening socket per worker (Press CTRL+C "
-             "to quit)", host, reserved.getsockname()[1])
+             "to quit)", config.host, reserved.getsockname()[1])
     return reserved
 
 
@@ -67,4 +82,4 @@ def serve(app: str, *, host: str, port: int, workers: int, **options) -> None:
         uvicorn.run(app, factory=True, host=host, port=port, **options)
         return
     config = uvicorn.Config(app, factory=True, host=host, port=port, workers=workers, **options)
-    Multiprocess(config, sockets=[reserve(host, port)]).run()
+    Multiprocess(config, sockets=[reserve(config)]).run()
