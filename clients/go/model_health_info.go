@@ -21,8 +21,9 @@ var _ MappedNullable = &HealthInfo{}
 
 // HealthInfo Health of the installation's components.
 type HealthInfo struct {
-	Metadatabase MetadatabaseStatus `json:"metadatabase"`
-	Scheduler    SchedulerStatus    `json:"scheduler"`
+	Metadatabase    MetadatabaseStatus  `json:"metadatabase"`
+	Scheduler       SchedulerStatus     `json:"scheduler"`
+	ExperimentalApi *ExperimentalApiUse `json:"experimental_api,omitempty"`
 }
 
 type _HealthInfo HealthInfo
@@ -94,6 +95,38 @@ func (o *HealthInfo) SetScheduler(v SchedulerStatus) {
 	o.Scheduler = v
 }
 
+// GetExperimentalApi returns the ExperimentalApi field value if set, zero value otherwise.
+func (o *HealthInfo) GetExperimentalApi() ExperimentalApiUse {
+	if o == nil || IsNil(o.ExperimentalApi) {
+		var ret ExperimentalApiUse
+		return ret
+	}
+	return *o.ExperimentalApi
+}
+
+// GetExperimentalApiOk returns a tuple with the ExperimentalApi field value if set, nil otherwise
+// and a boolean to check if the value has been set.
+func (o *HealthInfo) GetExperimentalApiOk() (*ExperimentalApiUse, bool) {
+	if o == nil || IsNil(o.ExperimentalApi) {
+		return nil, false
+	}
+	return o.ExperimentalApi, true
+}
+
+// HasExperimentalApi returns a boolean if a field has been set.
+func (o *HealthInfo) HasExperimentalApi() bool {
+	if o != nil && !IsNil(o.ExperimentalApi) {
+		return true
+	}
+
+	return false
+}
+
+// SetExperimentalApi gets a reference to the given ExperimentalApiUse and assigns it to the ExperimentalApi field.
+func (o *HealthInfo) SetExperimentalApi(v ExperimentalApiUse) {
+	o.ExperimentalApi = &v
+}
+
 func (o HealthInfo) MarshalJSON() ([]byte, error) {
 	toSerialize, err := o.ToMap()
 	if err != nil {
@@ -106,6 +139,9 @@ func (o HealthInfo) ToMap() (map[string]interface{}, error) {
 	toSerialize := map[string]interface{}{}
 	toSerialize["metadatabase"] = o.Metadatabase
 	toSerialize["scheduler"] = o.Scheduler
+	if !IsNil(o.ExperimentalApi) {
+		toSerialize["experimental_api"] = o.ExperimentalApi
+	}
 	return toSerialize, nil
 }
 

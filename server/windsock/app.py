@@ -18,6 +18,7 @@ from connexion.resolver import Resolution, Resolver
 
 from windsock import config
 from windsock.api import audit, problems
+from windsock.api.deprecation import ExperimentalGate, successors
 from windsock.api.guard import Guard, rules
 from windsock.api.headers import ResponseHeaders
 from windsock.api.health_lane import HEALTH_PATH, HealthLane
@@ -104,11 +105,27 @@ def base_path(spec: dict) -> str:
     return spec["servers"][0]["url"].rstrip("/")
 
 
+def served_apart(spec: dict) -> tuple[dict, list[dict]]:
+    """The contract without the paths that name servers of their own (the experimental API,
+    below /api/experimental), and one document per such server, whose base path is the
+    server's URL with the paths' shared first segment (`/api` + `/experimental/...`)."""
+    apart: dict[str, dict] = {}
+    for template, item in spec["paths"].items():
+        if "servers" in item:
+            url = item["servers"][0]["url"].rstrip("/")
+            segment, _, rest = template[1:].partition("/")
+            paths = apart.setdefault(f"{url}/{segment}", {})
+            paths["/" + rest] = {k: v for k, v in item.items() if k != "servers"}
+    stable = {**spec, "paths": {t: i for t, i in spec["paths"].items() if "servers" not in i}}
+    return stable, [{**spec, "servers": [{"url": url}], "paths": paths}
+                    for url, paths in apart.items()]
+
+
 def allowed_methods(spec: dict) -> Callable[[str], str | None]:
     """A function giving the `Allow` header for a request path, from the contract's paths."""
-    base = base_path(spec)
     table = []
     for template, item in spec["paths"].items():
+        base = base_path(item if "servers" in item else spec)
         pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(base + template))
         methods = {m.upper() for m in item if m in HTTP_METHODS}
         if "GET" in methods:
@@ -131,19 +148,18 @@ def create_app(*, check_schema: bool = True) -> FlaskApp:
         migrate.check_current()
     spec = specification()
     app = FlaskApp(__name__, middlewares=middlewares(spec))
-    app.add_api(
-        spec,
-        resolver=TagResolver(),
-        strict_validation=True,
-        pythonic_params=True,
-        validator_map=validator_map(),
-        jsonifier=COMPACT_JSON,
-        swagger_ui_options=SwaggerUIOptions(swagger_ui_path=UI_PATH),
-    )
+    stable, others = served_apart(spec)
+    api = partial(app.add_api, resolver=TagResolver(), strict_validation=True,
+                  pythonic_params=True, validator_map=validator_map(), jsonifier=COMPACT_JSON)
+    api(stable, swagger_ui_options=SwaggerUIOptions(swagger_ui_path=UI_PATH))
+    for other in others:
+        api(other, swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False))
     ui_path = base_path(spec) + UI_PATH
     # Outside connexion's error handling, so that its problem documents get the headers too.
     app.add_middleware(ResponseHeaders, position=MiddlewarePosition.BEFORE_EXCEPTION,
                        ui_path=ui_path)
+    app.add_middleware(ExperimentalGate, position=MiddlewarePosition.BEFORE_EXCEPTION,
+                       successor=successors(spec))
     # Inside it, outermost first.
     for middleware in (RequestHeadLimit, BodySizeLimit, LineFeedPaths):
         app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_SWAGGER)

@@ -131,6 +131,12 @@ OPTIONS: tuple[Option, ...] = (
            "Whether GET /config may show the configuration (secrets stay masked)."),
     Option("api", "enable_connection_test", "False",
            "Whether POST /connections/test may contact the hosts of connections."),
+    Option("api", "enable_experimental_api", "False",
+           "Whether Airflow 2's deprecated experimental API is served below /api/experimental "
+           "(for scripts still calling it; GET /health counts their calls)."),
+    Option("api", "experimental_api_sunset", "2027-06-30",
+           "Date (YYYY-MM-DD, UTC) after which the experimental API may stop answering, sent in "
+           "its answers' Sunset header."),
     Option("api", "auth_backends", "basic,session,bearer",
            "Authentication backends tried in order: basic, session, bearer, kerberos, deny_all, "
            "or the dotted path of your own backend module."),

@@ -168,12 +168,13 @@ def operations(fill: Callable[[dict], str] = dummy_value
         return {**param, "schema": resolved(document, param["schema"])}
 
     for template, item in document["paths"].items():
+        server = item.get("servers", [{}])[0].get("url", base).rstrip("/")  # the experimental API
         for method, operation in item.items():
             if method not in HTTP_METHODS:
                 continue
             params = {p["name"]: p for p in map(param_of, item.get("parameters", [])
                                                  + operation.get("parameters", []))}
-            path = base + re.sub(r"\{([^/}]+)\}",
+            path = server + re.sub(r"\{([^/}]+)\}",
                                  lambda m: quote(fill(params[m.group(1)]), safe=""), template)
             required = {p["name"]: fill(p) for p in params.values()
                         if p["in"] == "query" and p.get("required")}

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
+from windsock.app import served_apart
 
 from tests.conftest import ADMIN
 from tests.api.helpers import (
@@ -34,6 +35,12 @@ NEEDING_CREDENTIALS = operation_params(lambda security: security and {} not in s
 ALL_BUT_HEALTH = [p for p in OPERATIONS if p.id != "get_health"]
 BODY_OPERATIONS = [pytest.param(*p.values[:2], id=p.id)
                    for p in OPERATIONS if p.values[2] is not None]
+
+
+@pytest.fixture(autouse=True)
+def experimental_api_on(enable) -> None:
+    """The walk holds the experimental operations, which are 404 before any check while off."""
+    enable("enable_experimental_api")
 
 
 # Authentication and outages
@@ -164,7 +171,8 @@ def test_the_contract_is_served(client, name, load):
     served = load(response.text)
     bundled = spec()
     assert served["info"]["version"] == bundled["info"]["version"]
-    assert set(served["paths"]) == set(bundled["paths"])
+    # The experimental API's paths name a server of their own; its document is not served.
+    assert set(served["paths"]) == set(served_apart(bundled)[0]["paths"])
 
 
 # Collections and single resources: the same for variables, connections and pools

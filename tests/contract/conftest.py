@@ -16,6 +16,8 @@ CONTRACT_ENV = {
     # POST /connections/test answers 403 unless enabled. The test module rewrites every
     # generated host to the loopback address, so no request ever leaves the machine.
     "WINDSOCK__API__ENABLE_CONNECTION_TEST": "True",
+    # The experimental API (below /api/experimental, the servers of its paths) is 404 unless on.
+    "WINDSOCK__API__ENABLE_EXPERIMENTAL_API": "True",
     # Checks such as ignored_auth send wrong credentials for the admin on purpose; with the
     # default [api] auth_failure_limit a few in a row would lock the admin out (429) for the
     # rest of the run. The throttle itself is tested in tests/api/test_auth_backends.py.

@@ -83,7 +83,7 @@ ALLOWED = (
     Allowed("the forms' task ids and runs must be the DAG's", 422, r" has no (task|run) ",
             ("post_clear_task_instances", "post_set_task_instances_state")),
     Allowed("a run's conf must satisfy the DAG's params", 422, r"^(conf|param) ",
-            ("post_dag_run",)),
+            ("post_dag_run", "experimental_trigger_dag")),
     # Rules between values that OpenAPI 3.0 cannot compare.
     Allowed("a variable's key or a connection's id in a PATCH body must equal the path's", 400,
             r"in the body .* does not match the path", ("patch_variable", "patch_connection")),
@@ -93,6 +93,13 @@ ALLOWED = (
             r"^'logical_date' .* disagree", ("post_dag_run",)),
     Allowed("start_date must not be later than end_date", 422,
             r"^'start_date' .* is later than 'end_date'", ("post_clear_task_instances",)),
+    # The experimental API reads dates, flags and slot counts from text, as Airflow 2's did;
+    # its descriptions say which text it takes.
+    Allowed("the experimental API's dates, flags and slots must parse", 400,
+            r"^'(execution_date|replace_microseconds|slots)' (is not|has no|is outside|must)",
+            ("experimental_trigger_dag", "experimental_get_dag_run_state",
+             "experimental_get_task_instance", "experimental_get_lineage",
+             "experimental_create_pool")),
     # OpenAPI 3.0 has no tuples: an array's items share one schema.
     Allowed("a clear form's [task_id, map_index] pair holds a task id, then a map index", 400,
             r"^'task_ids\[\d+\]' is not a \[task_id, map_index\] pair",

@@ -94,6 +94,7 @@ __all__ = [
     "Error",
     "EventLog",
     "EventLogCollection",
+    "ExperimentalApiUse",
     "HealthInfo",
     "HealthStatus",
     "ImportError",
@@ -237,6 +238,7 @@ from windsock_client.models.dataset_event_collection import DatasetEventCollecti
 from windsock_client.models.error import Error as Error
 from windsock_client.models.event_log import EventLog as EventLog
 from windsock_client.models.event_log_collection import EventLogCollection as EventLogCollection
+from windsock_client.models.experimental_api_use import ExperimentalApiUse as ExperimentalApiUse
 from windsock_client.models.health_info import HealthInfo as HealthInfo
 from windsock_client.models.health_status import HealthStatus as HealthStatus
 from windsock_client.models.import_error import ImportError as ImportError

@@ -26,6 +26,7 @@ from windsock.masking import masked_mapping
 MUTATING_METHODS = frozenset({"post", "put", "patch", "delete"})
 READ_ONLY_OPERATIONS = frozenset({"get_dag_runs_batch", "get_task_instances_batch",
                                   "test_connection"})
+CHANGING_GET_OPERATIONS = frozenset({"experimental_set_dag_paused"})  # Airflow 2's pause by GET
 PATH_FIELDS = {"dag_id": "dag_id", "task_id": "task_id", "dag_run_id": "run_id",
                "map_index": "map_index"}
 log = logging.getLogger(__name__)
@@ -94,6 +95,8 @@ def audited(operation_id: str, function: Callable, dry_run_default: bool | None,
 
 
 def is_audited(method: str, operation_id: str) -> bool:
+    if operation_id in CHANGING_GET_OPERATIONS:
+        return True
     return method.lower() in MUTATING_METHODS and operation_id not in READ_ONLY_OPERATIONS
 
 

@@ -275,10 +275,15 @@ def _dag_file(sess, file_token: str, action: str) -> DagCode:
     return row.DagCode
 
 
+def dag_file_source(file_token: str) -> str:
+    """The text of the DAG file, for a caller who may read every DAG it defines."""
+    with session() as sess:
+        return _dag_file(sess, file_token, READ).source_code
+
+
 def get_dag_source(file_token: str):
     media_type = resources.negotiate(SOURCE_FORMATS, "A DAG file's source")
-    with session() as sess:
-        source = _dag_file(sess, file_token, READ).source_code
+    source = dag_file_source(file_token)
     if media_type == "text/plain":
         return source, 200, {"Content-Type": "text/plain"}
     return resources.ok({"content": source})

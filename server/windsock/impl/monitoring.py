@@ -7,6 +7,7 @@ import logging
 import sqlalchemy.exc
 
 from windsock import __version__
+from windsock.api import deprecation
 from windsock.api.representations import iso
 from windsock.api.resources import ok
 from windsock.db.engine import probe_session
@@ -35,6 +36,8 @@ def health() -> tuple[dict, int]:
         "metadatabase": {"status": "healthy" if healthy else "unhealthy"},
         "scheduler": {"status": "healthy" if alive else "unhealthy",
                       "latest_scheduler_heartbeat": iso(scheduler and scheduler.latest_heartbeat)},
+        "experimental_api": {"enabled": deprecation.enabled(), "calls": deprecation.use.calls,
+                             "latest_call": iso(deprecation.use.latest_call)},
     }
     return body, 200 if healthy else 503
 

@@ -60,6 +60,7 @@ from windsock_client.models.dataset_event_collection import DatasetEventCollecti
 from windsock_client.models.error import Error
 from windsock_client.models.event_log import EventLog
 from windsock_client.models.event_log_collection import EventLogCollection
+from windsock_client.models.experimental_api_use import ExperimentalApiUse
 from windsock_client.models.health_info import HealthInfo
 from windsock_client.models.health_status import HealthStatus
 from windsock_client.models.import_error import ImportError

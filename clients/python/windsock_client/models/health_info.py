@@ -18,7 +18,8 @@ import re  # noqa: F401
 import json
 
 from pydantic import BaseModel, ConfigDict
-from typing import Any, ClassVar, Dict, List
+from typing import Any, ClassVar, Dict, List, Optional
+from windsock_client.models.experimental_api_use import ExperimentalApiUse
 from windsock_client.models.metadatabase_status import MetadatabaseStatus
 from windsock_client.models.scheduler_status import SchedulerStatus
 from typing import Optional, Set
@@ -31,7 +32,8 @@ class HealthInfo(BaseModel):
     """ # noqa: E501
     metadatabase: MetadatabaseStatus
     scheduler: SchedulerStatus
-    __properties: ClassVar[List[str]] = ["metadatabase", "scheduler"]
+    experimental_api: Optional[ExperimentalApiUse] = None
+    __properties: ClassVar[List[str]] = ["metadatabase", "scheduler", "experimental_api"]
 
     model_config = ConfigDict(
         validate_by_name=True,
@@ -78,6 +80,9 @@ class HealthInfo(BaseModel):
         # override the default output from pydantic by calling `to_dict()` of scheduler
         if self.scheduler:
             _dict['scheduler'] = self.scheduler.to_dict()
+        # override the default output from pydantic by calling `to_dict()` of experimental_api
+        if self.experimental_api:
+            _dict['experimental_api'] = self.experimental_api.to_dict()
         return _dict
 
     @classmethod
@@ -91,7 +96,8 @@ class HealthInfo(BaseModel):
 
         _obj = cls.model_validate({
             "metadatabase": MetadatabaseStatus.from_dict(obj["metadatabase"]) if obj.get("metadatabase") is not None else None,
-            "scheduler": SchedulerStatus.from_dict(obj["scheduler"]) if obj.get("scheduler") is not None else None
+            "scheduler": SchedulerStatus.from_dict(obj["scheduler"]) if obj.get("scheduler") is not None else None,
+            "experimental_api": ExperimentalApiUse.from_dict(obj["experimental_api"]) if obj.get("experimental_api") is not None else None
         })
         return _obj
 
