@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 import urllib3
 import windsock_client
+from sqlalchemy import select
 
 from tests.conftest import ADMIN
 from tests.e2e.conftest import reserialize_with_examples, scheduler_env, settle
@@ -39,6 +40,8 @@ from tests.support.ports import free_port
 from tests.support.redis import RedisServer
 from tests.support.scheduler import SchedulerProcess, process_alive, scheduler_process, wait_for
 from tests.support.server import api_server
+from windsock.db.engine import session
+from windsock.db.models import TaskInstance
 
 CELERY_DAGS = Path(__file__).resolve().parent / "celery_dags"
 GO_SDK = Path(__file__).resolve().parents[2] / "clients" / "go"
@@ -269,6 +272,25 @@ def test_a_worker_that_cannot_be_reached_is_a_503_for_its_logs(cluster: Cluster,
 
 
 # --- faults --------------------------------------------------------------------------------------
+
+
+def test_two_schedulers_at_once_run_each_task_instance_once(cluster: Cluster, runs: Runs,
+                                                           tmp_path):
+    run_ids = [f"celery_wide_{n}" for n in range(3)]
+    with scheduler_process(cluster.env, tmp_path / "second_scheduler.log") as second:
+        for run_id in run_ids:
+            runs.trigger("celery_wide", run_id)
+        for run_id in run_ids:
+            assert runs.wait_run("celery_wide", run_id).state == "success", (
+                f"{cluster.describe()}\n{second.describe()}")
+        second.assert_alive()
+    for run_id in run_ids:
+        for ti in runs.task_instances("celery_wide", run_id).values():
+            _ran_on(cluster, ti)  # one try, one log file, on one worker
+    with session() as sess:  # both schedulers queued some of them
+        queued_by = set(sess.scalars(select(TaskInstance.queued_by_job_id).where(
+            TaskInstance.dag_id == "celery_wide")))
+    assert len(queued_by) == 2, queued_by
 
 
 def _queued_messages(cluster: Cluster, queue: str) -> int:
