@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bundle, lint and validate the OpenAPI contract, then write the API changelog
-# (docs/api-changelog.md) and generate the server's routing controllers and both SDKs from it.
+# (docs/api-changelog.md), generate the server's routing controllers and both SDKs from it, and
+# render the API reference and the error catalogue the server serves at /api/v1/docs.
 # Idempotent: a second run changes no byte. With --lint-only, stop after bundling and linting.
 #
 # Needs node_modules (npm ci) for Redocly and Spectral, and openapi-generator-cli plus
@@ -60,6 +61,11 @@ generate python-flask server/windsock/generated "$here/server.yaml" "$here/serve
 rm -f server/windsock/generated/security_controller.py
 generate python clients/python "$here/python.yaml"
 generate go clients/go "$here/go.yaml"
+
+step "render the API reference and the error catalogue -> server/windsock/generated/*.html"
+quiet node_modules/.bin/redocly build-docs "$bundle" --inlineBundle \
+  --output server/windsock/generated/reference.html
+python3 scripts/render_errors.py docs/errors.md server/windsock/generated/errors.html
 
 step "format the Go SDK"
 quiet gofmt -w clients/go

@@ -27,7 +27,7 @@ import (
 )
 
 const (
-	errorTypeBase = "https://windsock.example.org/docs/api/errors"
+	errorTypeBase = "/api/v1/docs/errors"
 	defaultPool   = "default_pool"
 )
 

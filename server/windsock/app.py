@@ -23,6 +23,7 @@ from windsock.api.guard import Guard, rules
 from windsock.api.headers import ResponseHeaders
 from windsock.api.health_lane import HEALTH_PATH, HealthLane
 from windsock.api.limits import BodySizeLimit, RequestHeadLimit
+from windsock.api.reference import ReferencePages
 from windsock.api.routing import LineFeedPaths
 from windsock.api.swagger import UI_PATH, SwaggerPage
 from windsock.api.validation import validator_map
@@ -164,6 +165,8 @@ def create_app(*, check_schema: bool = True) -> FlaskApp:
     for middleware in (RequestHeadLimit, BodySizeLimit, LineFeedPaths):
         app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_SWAGGER)
     app.add_middleware(SwaggerPage, position=MiddlewarePosition.BEFORE_SWAGGER, path=ui_path)
+    app.add_middleware(ReferencePages, position=MiddlewarePosition.BEFORE_SWAGGER,
+                       base_path=base_path(spec))
     app.add_middleware(HealthLane, position=MiddlewarePosition.BEFORE_SWAGGER,
                        path=base_path(spec) + HEALTH_PATH)
     problems.install(app, allowed_methods(spec))

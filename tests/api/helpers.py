@@ -15,7 +15,7 @@ import yaml
 from windsock.app import HTTP_METHODS, SPEC_PATH
 
 API = "/api/v1"
-PROBLEM_TYPE_BASE = "https://windsock.example.org/docs/api/errors#"
+PROBLEM_TYPE_BASE = "/api/v1/docs/errors#"
 UNREACHABLE_DATABASE = "postgresql+psycopg://x@127.0.0.1:1/x"
 
 

@@ -32,7 +32,7 @@ from windsock_client.models import (
 from tests.conftest import ADMIN
 from tests.e2e.conftest import DagsFolder
 
-ERRORS = "https://windsock.example.org/docs/api/errors"
+ERRORS = "/api/v1/docs/errors"
 
 
 @pytest.fixture

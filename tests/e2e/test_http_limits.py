@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 HEALTH = "/api/v1/health"
-TYPE_BASE = "https://windsock.example.org/docs/api/errors#"
+TYPE_BASE = "/api/v1/docs/errors#"
 
 
 def exchange(base: str, head: bytes) -> http.client.HTTPResponse:

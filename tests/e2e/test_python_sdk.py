@@ -27,7 +27,7 @@ from windsock_client.models import (
 
 from tests.conftest import ADMIN
 
-ERRORS = "https://windsock.example.org/docs/api/errors"
+ERRORS = "/api/v1/docs/errors"
 DEFAULT_POOL = "default_pool"
 
 

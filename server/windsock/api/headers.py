@@ -6,9 +6,10 @@ documents carry them too), and CORS.
   are made for one caller (filtered by their permissions), and some carry secrets or tokens. Only
   the Swagger UI's files (everything under `<base path>/ui/`) are left cacheable; they are public,
   static and the same for everyone.
-- On HTML (the Swagger UI page): a Content-Security-Policy that lets the page load scripts,
-  styles, images and data from its own origin only (plus the `data:` images of Swagger UI's
-  stylesheet), with no inline script or style, and `X-Frame-Options: DENY`.
+- On HTML (the Swagger UI page, the error catalogue): a Content-Security-Policy that lets the
+  page load scripts, styles, images and data from its own origin only (plus the `data:` images
+  of Swagger UI's stylesheet), with no inline script or style, and `X-Frame-Options: DENY`;
+  a page that sets its own policy (the API reference, see `windsock.api.reference`) keeps it.
 - CORS, off until `[api] access_control_allow_origins` names origins (or `*`). A preflight
   (OPTIONS with `Origin` and `Access-Control-Request-Method`) from an allowed origin is answered
   here, before routing and authentication, with the allowed methods and headers; every other
@@ -86,7 +87,8 @@ class ResponseHeaders:
                 if not cacheable:
                     headers.setdefault(*NO_STORE)
                 if headers.get("content-type", "").startswith("text/html"):
-                    headers.update(HTML_POLICY)
+                    for name, value in HTML_POLICY.items():  # a page may bring its own
+                        headers.setdefault(name, value)
                 if cors:
                     headers.add_vary_header("Origin")
                 if origin:

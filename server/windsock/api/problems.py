@@ -25,7 +25,7 @@ from windsock.security import redaction
 
 log = logging.getLogger(__name__)
 
-TYPE_BASE = "https://windsock.example.org/docs/api/errors"
+TYPE_BASE = "/api/v1/docs/errors"  # the error catalogue the server serves (api.reference)
 AUTH_CHALLENGE = 'Basic realm="windsock", charset="UTF-8"'
 RETRY_AFTER_SECONDS = "5"
 
