@@ -59,8 +59,16 @@ def queue_tasks(sess: Session, job_id: int, open_slots: int, now: datetime) -> l
     budget = min(open_slots, config.get_int("core", "parallelism") - sum(active.values()))
     if budget <= 0:
         return []
-    # Each scheduled task instance's place among its DAG's: the first of every DAG is queued
-    # before the second of any, so that the runs of many DAGs triggered at once all start soon.
+    # Each scheduled task instance's turn within its DAG: its place among the DAG's scheduled
+    # ones after those of the DAG's running runs that started already (queued, running or
+    # done). The first turn of every DAG goes before the second of any, so that the runs of
+    # many DAGs triggered at once all start soon.
+    started = (select(TaskInstance.dag_id, func.count().label("started"))
+               .join(DagRun, and_(DagRun.dag_id == TaskInstance.dag_id,
+                                  DagRun.run_id == TaskInstance.run_id))
+               .where(DagRun.state == "running", TaskInstance.state.is_not(None),
+                      TaskInstance.state.not_in(("scheduled", "up_for_retry")))
+               .group_by(TaskInstance.dag_id).subquery())
     ranked = select(*PRIMARY_KEY, func.row_number().over(
         partition_by=TaskInstance.dag_id,
         order_by=(TaskInstance.priority_weight.desc(), DagRun.logical_date,
@@ -71,12 +79,14 @@ def queue_tasks(sess: Session, job_id: int, open_slots: int, now: datetime) -> l
         select(TaskInstance, Dag.max_active_tasks)
         .join(ranked, and_(*(getattr(ranked.c, column.key) == column
                              for column in PRIMARY_KEY)))
+        .outerjoin(started, started.c.dag_id == TaskInstance.dag_id)
         .join(DagRun, and_(DagRun.dag_id == TaskInstance.dag_id,
                            DagRun.run_id == TaskInstance.run_id))
         .join(Dag, Dag.dag_id == TaskInstance.dag_id)
         .where(TaskInstance.state == "scheduled", DagRun.state == "running", SCHEDULABLE,
                TaskInstance.pool.in_([name for name, free in pools.items() if free > 0]))
-        .order_by(TaskInstance.priority_weight.desc(), ranked.c.place, DagRun.logical_date,
+        .order_by(TaskInstance.priority_weight.desc(),
+                  ranked.c.place + func.coalesce(started.c.started, 0), DagRun.logical_date,
                   TaskInstance.dag_id, TaskInstance.task_id, TaskInstance.map_index)
         .limit(MAX_CANDIDATES))
     candidates = sess.execute(locked(sess, scheduled, TaskInstance)).all()
