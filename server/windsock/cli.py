@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import sqlalchemy.exc
 
@@ -45,6 +46,16 @@ def _users_create(args: argparse.Namespace) -> None:
     create_user(args.username, args.password, args.role, email=args.email,
                 first_name=args.firstname, last_name=args.lastname)
     print(f"User {args.username!r} created with role {args.role}.")
+
+
+def _roles_import(args: argparse.Namespace) -> None:
+    from windsock.security.role_import import import_roles
+
+    migrate.check_current()
+    try:  # a file of another shape is a ValueError, which main reports
+        print(import_roles(args.file).summary())
+    except OSError as error:
+        sys.exit(f"Cannot read {args.file}: {error.strerror}.")
 
 
 def _admin_login() -> str:
@@ -169,6 +180,14 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--email", required=True, help="The user's email address (unique).")
     create.add_argument("--firstname", default="")
     create.add_argument("--lastname", default="")
+
+    role_commands = groups.add_parser("roles", help="Manage roles.").add_subparsers(
+        dest="roles_command", required=True)
+    role_import = command(role_commands, "import", _roles_import,
+                          "Create roles from an Airflow 2 deployment's JSON: what `airflow roles "
+                          "export` writes (role names) or `airflow roles list --permission "
+                          "--output json` (with permissions). See docs/migrating-permissions.md.")
+    role_import.add_argument("file", type=Path, help="The JSON file.")
 
     processor = command(groups, "dag-processor", _dag_processor,
                         "Parse the DAG files into the database, again every "
