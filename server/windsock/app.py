@@ -30,7 +30,8 @@ from windsock.api.validation import validator_map
 from windsock.db import migrate
 from windsock.security import backends
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "dist" / "openapi.yaml"
+# The bundled contract: in a checkout a link to spec/dist/openapi.yaml, in a wheel a copy of it.
+SPEC_PATH = Path(__file__).with_name("contract") / "openapi.yaml"
 CONTROLLERS = "windsock.generated"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 # Answers are compact, in the order the operations build them (connexion's default indents and

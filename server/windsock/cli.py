@@ -137,6 +137,7 @@ def _standalone(args: argparse.Namespace) -> None:
 Windsock is starting.
   API:        {base}/api/v1
   Swagger UI: {base}/api/v1/ui/
+  Reference:  {base}/api/v1/docs
   Login:      {login}
 """, flush=True)
     sys.exit(run_children({"API server": ["api-server"], "scheduler": ["scheduler"],
