@@ -43,6 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scheduling import windsock  # noqa: E402 - the `windsock` command, as that benchmark runs it
 from tests.support.ports import free_port  # noqa: E402
 from tests.support.sockets import ESTABLISHED, holders, socket_inodes  # noqa: E402
 
@@ -95,15 +96,6 @@ ENDPOINTS = (
 
 
 # ---------------------------------------------------------------------------------- seeding
-
-def windsock(env: dict[str, str], *args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "windsock.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=1800)
-    if proc.returncode != 0:
-        raise SystemExit(f"windsock {' '.join(args)} exited with {proc.returncode}:\n"
-                         f"{proc.stdout}\n{proc.stderr}")
-    return proc.stdout.strip()
-
 
 def _insert(model, rows: list[dict]) -> None:
     from sqlalchemy import insert
