@@ -10,6 +10,6 @@ from windsock.dags.datasets import Dataset, DatasetAll, DatasetAny
 from windsock.dags.params import Param
 from windsock.dags.tasks import BranchTask, PythonTask, ShellTask, task
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"  # the contract's info.version: see docs/releasing.md
 __all__ = ["DAG", "BranchTask", "Dataset", "DatasetAll", "DatasetAny", "Param", "PythonTask",
            "ShellTask", "task", "__version__"]
