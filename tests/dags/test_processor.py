@@ -171,6 +171,21 @@ def test_a_file_that_leaves_a_thread_running_loads(dags_folder, processor, monke
     assert summary.import_errors == 0 and summary.dags_written == 1
 
 
+def test_a_file_is_imported_in_the_processors_environment_as_it_is_now(dags_folder, processor,
+                                                                        monkeypatch):
+    write(dags_folder, "first.py", shell_dags(first=["only"]))
+    processor.run_pass()  # the fork server runs by now, with the environment of its start
+    monkeypatch.setenv("WINDSOCK_TEST_DAG_ID", "named_by_the_environment")
+    write(dags_folder, "named.py", """
+        import os
+        from windsock import DAG, ShellTask
+        with DAG(os.environ["WINDSOCK_TEST_DAG_ID"]) as dag:
+            ShellTask("only", "true")
+    """)
+    assert processor.run_pass().import_errors == 0
+    assert dag("named_by_the_environment").is_active
+
+
 def test_a_removed_file_deactivates_its_dags_and_drops_its_code_and_errors(dags_folder,
                                                                             processor):
     gone = write(dags_folder, "gone.py", shell_dags(gone=["only"]))

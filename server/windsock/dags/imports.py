@@ -50,9 +50,13 @@ warnings.filterwarnings("ignore", r"'.*' found in sys\.modules after import of p
 log = logging.getLogger(__name__)
 
 
-def _import_here(path: str, output: str, results: Connection) -> None:
-    """What the forked process runs."""
+def _import_here(path: str, environment: dict[str, str], output: str,
+                 results: Connection) -> None:
+    """What the forked process runs, in the asking process's environment (the fork server's
+    is the one it started with)."""
     os.setsid()
+    os.environ.clear()
+    os.environ.update(environment)
     fd = os.open(output, os.O_WRONLY | os.O_APPEND)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -79,7 +83,7 @@ def import_file(path: str, timeout: float, stopped: Callable[[], bool]) -> dict[
     fd, output = tempfile.mkstemp(prefix="windsock-dag-import-")
     os.close(fd)
     receiver, sender = _forks.Pipe(duplex=False)
-    process = _forks.Process(target=_import_here, args=(path, output, sender),
+    process = _forks.Process(target=_import_here, args=(path, dict(os.environ), output, sender),
                              name=f"import {path}")
     try:
         process.start()
