@@ -52,7 +52,8 @@ def test_every_answer_is_deprecated_with_sunset_and_successor(client, on, monkey
     assert response.json() == {"status": "OK"}
     assert response.headers["Deprecation"] == "@1608163200"
     assert response.headers["Sunset"] == "Sun, 31 Jan 2027 00:00:00 GMT"
-    assert response.headers["Link"] == '</api/v1/docs#operation/get_health>; rel="successor-version"'
+    assert response.headers["Link"] == ('</api/v1/docs#operation/get_health>; '
+                                        'rel="successor-version"')
     missing = client.get(f"{BASE}/pools/nope")
     assert_problem(missing, 404, "nope")
     assert missing.headers["Link"] == '</api/v1/docs#operation/get_pool>; rel="successor-version"'

@@ -35,7 +35,8 @@ def guide_env(live_server, live_scheduler) -> dict[str, str]:
 def run(args: list[str], env: dict[str, str], cwd: Path | None = None) -> str:
     proc = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True,
                           timeout=TIMEOUT)
-    assert proc.returncode == 0, f"{args[0]} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    assert proc.returncode == 0, (f"{args[0]} exited {proc.returncode}:\n{proc.stdout}\n"
+                                  f"{proc.stderr}")
     return proc.stdout
 
 

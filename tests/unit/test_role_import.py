@@ -42,7 +42,8 @@ def test_roles_with_permissions(migrated, tmp_path, capsys):
     out = run(capsys, path)
     assert "Created 2 role(s): Analyst, Auditor." in out
     assert "Left the built-in role(s) Viewer as they are." in out
-    assert "Skipped 2 permission(s) of Airflow's web UI: can_read on Website, menu_access on Browse." in out
+    assert ("Skipped 2 permission(s) of Airflow's web UI: can_read on Website, menu_access on "
+            "Browse.") in out
     assert held("Analyst") == {API_ACCESS, ("can_create", "DAG Runs"), ("can_read", "DAG Runs"),
                                ("can_read", "DAGs"), ("can_edit", "DAG:nightly_export"),
                                ("can_read", "DAG:nightly_export"), ("can_read", "Import Errors")}
