@@ -1,12 +1,13 @@
-"""On SQLite a process's request transactions take turns before they ask for SQLite's write
-lock; a request whose turn does not come within `[database] wait_timeout` is answered 503."""
+"""On SQLite write transactions take turns, across threads and processes, before they ask for
+SQLite's write lock; a request whose turn does not come within `[database] wait_timeout` is
+answered 503."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.api.helpers import API, assert_problem
-from windsock.db import engine
+from windsock.db import turns
 
 VARIABLES = f"{API}/variables"
 
@@ -20,7 +21,7 @@ def sqlite(database_url):
 def test_a_write_whose_turn_does_not_come_in_time_is_503(client, sqlite, monkeypatch):
     assert client.post(VARIABLES, json={"key": "turns", "value": "1"}).status_code == 201
     monkeypatch.setenv("WINDSOCK__DATABASE__WAIT_TIMEOUT", "0.2")
-    with engine._sqlite_writer:  # another request of this process is writing
+    with turns._process_turn:  # another request of this process is writing
         response = client.patch(f"{VARIABLES}/turns", json={"key": "turns", "value": "2"})
     assert_problem(response, 503, "busy")
     assert response.headers["Retry-After"]

@@ -22,7 +22,7 @@ from sqlalchemy import update
 from tests.scheduler.conftest import log_text, new_run, process_gone, ti
 from tests.support.scheduler import database_state, wait_for
 from windsock.db.engine import session
-from windsock.db.models import Dag
+from windsock.db.models import Dag, TaskInstance
 from windsock.scheduler import process_group
 from windsock.scheduler.executors import LocalExecutor, TaskKey
 from windsock.scheduler.loop import Scheduler
@@ -101,19 +101,28 @@ def drive(scheduler: Scheduler, until: Callable[[], bool], what: str) -> None:
     wait_for(round_then_check, 60, what, lambda: database_state())
 
 
-@pytest.mark.parametrize("guard_too", [False, True], ids=["runner", "runner-and-guard"])
+@pytest.mark.parametrize("killed", ["runner", "runner-and-guard", "before-a-heartbeat"])
 @pytest.mark.parametrize("dag_id", ["shell_beats", "python_beats"])
-def test_a_killed_runners_task_stops_and_its_retry_does_not_overlap(beats, dag_id, guard_too):
+def test_a_killed_runners_task_stops_and_its_retry_does_not_overlap(beats, dag_id, killed):
+    """`before-a-heartbeat`: both died before a heartbeat recorded the process group, so the
+    retry finds what is left by the try's tag."""
     run_id = new_run(dag_id)
     key = TaskKey(dag_id, run_id, "beat")
+    guard_too = killed != "runner"
     with local_scheduler() as scheduler:
         drive(scheduler, lambda: set(read_beats(beats)[1]) == WRITERS, "try 1 to beat")
-        runner, guard = scheduler.executor.running[key], ti(*key[:3]).pgid
+        runner = scheduler.executor.running[key]
+        guard = wait_for(lambda: ti(*key[:3]).pgid, 30, "a heartbeat to record the group")
         if guard_too:  # both at once: the runner must not see its guard die
             runner.send_signal(signal.SIGSTOP)
             os.kill(guard, signal.SIGKILL)
         runner.kill()
-        killed = time.time()
+        killed_at = time.time()
+        if killed == "before-a-heartbeat":
+            with session() as sess:
+                sess.execute(update(TaskInstance).where(
+                    TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id,
+                    TaskInstance.task_id == "beat").values(pgid=None))
         drive(scheduler, lambda: set(read_beats(beats)[2]) == WRITERS, "try 2 to beat")
 
     tries = read_beats(beats)
@@ -121,9 +130,9 @@ def test_a_killed_runners_task_stops_and_its_retry_does_not_overlap(beats, dag_i
     assert first_ended < min(min(times) for times in tries[2].values())
     stopped_by_try_2 = "Stopped the processes of try 1" in log_text(*key[:3], 2)
     if guard_too:  # left running, until the retry's runner stopped them before it began
-        assert first_ended > killed + 1 and stopped_by_try_2
+        assert first_ended > killed_at + 1 and stopped_by_try_2
     else:  # gone with the runner
-        assert first_ended < killed + 1 and not stopped_by_try_2
+        assert first_ended < killed_at + 1 and not stopped_by_try_2
 
 
 def test_reaping_leaves_a_process_group_of_another_try_alone():

@@ -6,35 +6,34 @@ IMMEDIATE`), on PostgreSQL the rows it reads to change are locked (`locked`), so
 write compares and writes under the same lock. Its waits for the database -- a pooled connection,
 SQLite's write lock, a PostgreSQL row lock -- are bounded by `[database] wait_timeout`.
 
-On SQLite a process's request transactions also take turns before they ask for the write lock:
-SQLite's busy handler polls the lock with sleeps growing to 100 ms, and with several threads
-polling, some lose round after round and wait seconds while the lock is mostly free. A thread
-waiting its turn is woken as soon as the one before is done, and only one thread per process
-polls. The database runs in WAL mode with `synchronous=NORMAL` (commits do not wait for the disk;
-an application crash loses nothing, a power loss at most the last commits).
+On SQLite every write transaction -- a request's, a scheduler step's, a task runner's -- takes
+its turn first (`windsock.db.turns`): SQLite's busy handler polls the write lock with sleeps
+growing to 100 ms, so with many writers some lose round after round and wait seconds while the
+lock is mostly free; a turn is handed to the next writer the moment it is free. The database runs
+in WAL mode with `synchronous=NORMAL` (commits do not wait for the disk; an application crash
+loses nothing, a power loss at most the last commits).
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, Select, create_engine, event, exc
+from sqlalchemy import Engine, Select, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from windsock import config
+from windsock.db import turns
 
 # Execution option of the connection of a request transaction: its wait bound in milliseconds.
 WRITE_OPTION = "windsock_write_wait_ms"
 PROBE_SECONDS = 1.0
+SQLITE_TIMEOUT = 30.0  # seconds a connection waits for SQLite's lock; a write turn's default bound
 _request_session: ContextVar[Session | None] = ContextVar("windsock_request_session",
                                                           default=None)
-_sqlite_writer = threading.Lock()  # the turn of this process's request transactions on SQLite
 
 
 def database_url() -> str:
@@ -51,7 +50,7 @@ def _engine(url: str) -> Engine:
     # Bound parameters never reach logs or error messages: they hold passwords and secrets.
     if url.startswith("sqlite"):
         eng = create_engine(url, hide_parameters=True,
-                            connect_args={"timeout": 30, "check_same_thread": False})
+                            connect_args={"timeout": SQLITE_TIMEOUT, "check_same_thread": False})
         event.listen(eng, "connect", _sqlite_pragmas)
         event.listen(eng, "begin", _begin_sqlite)
         return eng
@@ -76,7 +75,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _begin_sqlite(conn) -> None:
-    """A request transaction takes SQLite's write lock at once, waiting at most its bound; any
+    """A write transaction takes SQLite's write lock at once, waiting at most its bound; any
     other transaction begins as the driver begins it (lazily, before its first write)."""
     wait_ms = conn.get_execution_options().get(WRITE_OPTION)
     if wait_ms is not None:
@@ -133,34 +132,37 @@ def session() -> Iterator[Session]:
         yield sess
 
 
-@contextmanager
-def _turn(url: str, wait: float) -> Iterator[float]:
-    """This process's turn to write (SQLite); yields the seconds left of `wait`."""
+def _turn(url: str, wait: float):
+    """The write turn of the database `url`, or none needed (PostgreSQL locks rows)."""
     if not url.startswith("sqlite"):
-        yield wait
-        return
-    began = time.monotonic()
-    if not _sqlite_writer.acquire(timeout=wait):
-        raise exc.TimeoutError(f"No turn to write came within {wait:g} s.")
-    try:
-        yield max(wait - (time.monotonic() - began), 0.001)
-    finally:
-        _sqlite_writer.release()
+        return nullcontext(wait)
+    path = make_url(url).database
+    return turns.turn(path if path and path != ":memory:" else None, wait)
+
+
+@contextmanager
+def write_session(wait: float = SQLITE_TIMEOUT) -> Iterator[Session]:
+    """A write transaction: on SQLite it takes its turn and the write lock when it begins, on
+    PostgreSQL its lock waits are bounded; either way it waits at most `wait` seconds in all.
+    It commits when the block ends and rolls back on any error."""
+    url = database_url()
+    with _turn(url, wait) as left:
+        with _factory(url).begin() as sess:
+            sess.connection(execution_options={WRITE_OPTION: left * 1000})
+            yield sess
 
 
 @contextmanager
 def request_transaction() -> Iterator[Session]:
-    """One write transaction for everything a request does; `session()` joins it. It commits
-    when the block ends and rolls back on any error."""
-    url = database_url()
-    with _turn(url, config.get_float("database", "wait_timeout")) as wait:
-        with _factory(url).begin() as sess:
-            sess.connection(execution_options={WRITE_OPTION: wait * 1000})
-            token = _request_session.set(sess)
-            try:
-                yield sess
-            finally:
-                _request_session.reset(token)
+    """One write transaction for everything a request does, bounded by `[database]
+    wait_timeout`; `session()` joins it. It commits when the block ends and rolls back on any
+    error."""
+    with write_session(config.get_float("database", "wait_timeout")) as sess:
+        token = _request_session.set(sess)
+        try:
+            yield sess
+        finally:
+            _request_session.reset(token)
 
 
 def locked(statement: Select, *of: Any) -> Select:

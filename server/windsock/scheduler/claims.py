@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from windsock import config, listeners
 from windsock.dags.tasks import RETURN_VALUE
-from windsock.db.engine import session
+from windsock.db.engine import session, write_session
 from windsock.db.models import DagRun, TaskInstance, XCom, utcnow
 from windsock.runs import datasets
 from windsock.runs.clearing import archive_try
@@ -40,7 +40,8 @@ class Claim:
     start_date: datetime
     dag: dict[str, Any]  # the serialized DAG ({} when it is gone)
     conf: dict[str, Any]  # the run's conf
-    previous_pgid: int | None  # the process group of the previous try, if it ran on this machine
+    previous_here: bool  # whether the previous try ran on this machine
+    previous_pgid: int | None  # its process group, once its first heartbeat recorded it
 
     def tag(self, try_number: int | None = None) -> str:
         """The identity of this try (or of the try `try_number`) among processes."""
@@ -81,7 +82,7 @@ def claim(key: TaskKey, executor: str) -> Claim | None:
     XComs it pushed are dropped."""
     now = utcnow()
     hostname = config.hostname()
-    with session() as sess:
+    with write_session() as sess:
         ti = sess.get(TaskInstance, tuple(key))
         if ti is None or ti.state != "queued":
             return None
@@ -98,26 +99,23 @@ def claim(key: TaskKey, executor: str) -> Claim | None:
         archive_try(sess, ti)
         sess.execute(delete(XCom).where(*(getattr(XCom, name) == value
                                           for name, value in key._asdict().items())))
+    # What the try needs to run is read after the claim, outside the write transaction: the
+    # run's conf does not change, and the DAG may change at any time anyway.
+    with session() as sess:
         dag = serialized(sess, [key.dag_id]).get(key.dag_id, {})
         conf = sess.scalar(select(DagRun.conf).where(DagRun.dag_id == key.dag_id,
                                                      DagRun.run_id == key.run_id))
-        return Claim(key=key, try_number=ti.try_number + 1, max_tries=ti.max_tries,
-                     start_date=now, dag=dag,
-                     conf=json.loads(conf or "{}"),
-                     previous_pgid=ti.pgid if ti.hostname == hostname else None)
+    return Claim(key=key, try_number=ti.try_number + 1, max_tries=ti.max_tries,
+                 start_date=now, dag=dag, conf=json.loads(conf or "{}"),
+                 previous_here=ti.try_number > 0 and ti.hostname == hostname,
+                 previous_pgid=ti.pgid if ti.hostname == hostname else None)
 
 
-def started(claim: Claim, pgid: int) -> bool:
-    """Record the process group of the try's task processes; False when its task instance was
-    changed by someone else."""
-    with session() as sess:
-        return _guarded(sess, _mine(claim), pgid=pgid)
-
-
-def heartbeat(claim: Claim) -> bool:
-    """Record that the try is alive; False when its task instance was changed by someone else."""
-    with session() as sess:
-        return _guarded(sess, _mine(claim), last_heartbeat_at=utcnow())
+def heartbeat(claim: Claim, pgid: int) -> bool:
+    """Record that the try is alive and the process group of its task processes; False when
+    its task instance was changed by someone else."""
+    with write_session() as sess:
+        return _guarded(sess, _mine(claim), last_heartbeat_at=utcnow(), pgid=pgid)
 
 
 def upstream_values(claim: Claim) -> dict[str, Any]:
@@ -137,7 +135,7 @@ def finish(claim: Claim, state: str, value: Any = None, skipped: Sequence[str] =
     changing nothing, when someone else changed the task instance meanwhile."""
     now = utcnow()
     key = claim.key
-    with session() as sess:
+    with write_session() as sess:
         if not _guarded(sess, _mine(claim), state=state, end_date=now,
                         duration=(now - claim.start_date).total_seconds()):
             return False
@@ -165,7 +163,7 @@ def finish(claim: Claim, state: str, value: Any = None, skipped: Sequence[str] =
 def release(claim: Claim) -> str | None:
     """After someone else changed the task instance: set it to no state if it was cleared
     (`restarting`), so that it runs again; returns its state now."""
-    with session() as sess:
+    with write_session() as sess:
         ti = sess.get(TaskInstance, tuple(claim.key))
         if ti is not None and ti.state == "restarting" and ti.try_number == claim.try_number:
             archive_try(sess, ti)  # the stopped try, as `restarting`

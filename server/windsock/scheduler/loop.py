@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from windsock import config
-from windsock.db.engine import session
+from windsock.db.engine import write_session
 from windsock.db.models import utcnow
 from windsock.runs.graph import tasks_by_id
 from windsock.scheduler import decisions, jobs, queueing, recovery, runs
@@ -32,7 +32,7 @@ class Scheduler:
 
     def start(self) -> None:
         """Register the job and start the executor."""
-        with session() as sess:
+        with write_session() as sess:
             self.job_id = jobs.start(sess, utcnow()).id
         self.executor.start()
 
@@ -43,7 +43,7 @@ class Scheduler:
     def end(self) -> None:
         """End the executor (its running tasks go on) and the job."""
         self.executor.end()
-        with session() as sess:
+        with write_session() as sess:
             jobs.end(sess, self.job_id, utcnow())
 
     def run(self) -> None:
@@ -107,6 +107,6 @@ def run_round(job_id: int, open_slots: int) -> list[TaskKey]:
 def _step(job_id: int) -> Iterator[tuple[Session, datetime]]:
     """A transaction that starts with the job's heartbeat."""
     now = utcnow()
-    with session() as sess:
+    with write_session() as sess:
         jobs.heartbeat(sess, job_id, now)
         yield sess, now

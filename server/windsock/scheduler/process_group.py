@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -161,9 +161,8 @@ def stop(child: Guard, grace: float) -> None:
     os.close(_lifelines.pop(child.pid))
 
 
-def _members(group: int) -> list[int]:
-    """The live (not zombie) processes of a process group; none where /proc is missing."""
-    members = []
+def _processes() -> Iterator[tuple[int, int]]:
+    """(pid, process group) of each live (not zombie) process; none where /proc is missing."""
     for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
         if not entry.name.isdigit():
             continue
@@ -171,9 +170,13 @@ def _members(group: int) -> list[int]:
             fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):  # not a process, or it just ended
             continue
-        if fields[0] not in ("Z", "X") and int(fields[2]) == group:
-            members.append(int(entry.name))
-    return members
+        if fields[0] not in ("Z", "X"):
+            yield int(entry.name), int(fields[2])
+
+
+def _members(group: int) -> list[int]:
+    """The live processes of a process group."""
+    return [pid for pid, of in _processes() if of == group]
 
 
 def _carries(pid: int, tag: str) -> bool:
@@ -187,14 +190,20 @@ def _carries(pid: int, tag: str) -> bool:
         return False
 
 
-def reap(group: int, tag: str, timeout: float) -> bool | None:
-    """SIGKILL what is left of the process group `group` of the try `tag` on this machine (that
-    try has ended already): None when nothing was left (or it cannot be told on this system),
-    else whether it is gone within `timeout` seconds."""
-    if not any(_carries(pid, tag) for pid in _members(group)):
+def reap(group: int | None, tag: str, timeout: float) -> bool | None:
+    """SIGKILL what is left on this machine of the try `tag` (that try has ended already): its
+    process group `group`, or when it is not known, the groups of the processes that carry the
+    tag. None when nothing was left (or it cannot be told on this system), else whether it is
+    gone within `timeout` seconds."""
+    if group is None:
+        groups = {of for pid, of in _processes() if _carries(pid, tag)}
+    else:
+        groups = {group} if any(_carries(pid, tag) for pid in _members(group)) else set()
+    if not groups:
         return None
-    _signal(group, signal.SIGKILL)
-    return _wait(lambda: not _members(group), timeout)
+    for each in groups:
+        _signal(each, signal.SIGKILL)
+    return _wait(lambda: not any(of in groups for _, of in _processes()), timeout)
 
 
 def _exit_like(code: int) -> NoReturn:

@@ -4,7 +4,8 @@ It claims the task instance (queued -> running, next try number), stops what the
 left running on this machine, runs the task's work in a child process group forked from the
 runner, which ends when the runner dies (see process_group) and whose output goes to the try's
 log file, and while it runs
-heartbeats every [scheduler] task_heartbeat_interval seconds. It stops the work when the task's
+heartbeats every [scheduler] task_heartbeat_interval seconds (a heartbeat also records the
+task's process group; without one, a later try finds what is left of this one by its tag). It stops the work when the task's
 execution_timeout passes (a failure), when the runner gets SIGTERM (a failure), or when someone
 else changed the task instance's state (the state stays theirs; `restarting` becomes no state,
 so the task runs again). Then it records success, up_for_retry or failed.
@@ -93,11 +94,13 @@ def _stop_previous_try(claim: Claim, out: TextIO) -> None:
     """Stop the processes that the previous try left running on this machine (when its runner
     and the runner's guard were both killed, or its runner hangs), so that no two tries of the
     task instance ever run at once."""
-    if claim.previous_pgid is None:
+    if not claim.previous_here:
         return
     previous = claim.try_number - 1
     stopped = process_group.reap(claim.previous_pgid, claim.tag(previous), KILL_GRACE_SECONDS)
-    what = f"the processes of try {previous} (process group {claim.previous_pgid})"
+    what = f"the processes of try {previous}"
+    if claim.previous_pgid is not None:
+        what += f" (process group {claim.previous_pgid})"
     if stopped is False:
         raise TaskFailed(f"{what} are still there after SIGKILL")
     if stopped:
@@ -114,8 +117,6 @@ def _work(claim: Claim, out: TextIO) -> tuple[Any, list[str]]:
                                     output=out.fileno())
         _note(out, f"Started the task in process group {child.pid}.")
         try:
-            if not claims.started(claim, child.pid):
-                raise StateChanged
             code = _supervise(claim, child)
         finally:
             process_group.stop(child, KILL_GRACE_SECONDS)
@@ -140,5 +141,5 @@ def _supervise(claim: Claim, child: process_group.Guard) -> int:
             raise TaskFailed("the task runner was asked to stop")
         if deadline is not None and time.monotonic() >= deadline:
             raise TaskFailed(f"timed out after {timeout:g} s (execution_timeout)")
-        if not claims.heartbeat(claim):
+        if not claims.heartbeat(claim, child.pid):
             raise StateChanged
