@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, ForeignKeyConstraint, Index,
-                        Integer, String, Table, Text, TypeDecorator, UniqueConstraint)
+                        Integer, String, Table, Text, TypeDecorator, UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 DEFAULT_POOL = "default_pool"
@@ -303,10 +303,42 @@ class DagRun(Base):
     last_scheduling_decision: Mapped[datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(
         UtcDateTime, default=utcnow, onupdate=utcnow, index=True)
+    # The backfill that created or reran the run. No foreign key: SQLite can add one only by
+    # rebuilding dag_run, whose rebuild would cascade to every task instance; backfills are
+    # never deleted on their own (only with their DAG, which takes its runs with it).
+    backfill_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     consumed_dataset_events: Mapped[list[DatasetEvent]] = relationship(
         secondary="dagrun_dataset_event", lazy="raise", order_by="DatasetEvent.id",
         back_populates="created_dagruns")
+
+
+class Backfill(Base):
+    """Runs of a DAG for the logical dates of a past range, created by the scheduler a few at a
+    time. `next_logical_date` is where the scheduler goes on (in the backfill's direction);
+    None once every date of the range has been handed out. A DAG has at most one backfill
+    that is not completed (the partial unique index)."""
+
+    __tablename__ = "backfill"
+    __table_args__ = (
+        Index("uq_backfill_active_dag_id", "dag_id", unique=True,
+              sqlite_where=text("completed_at IS NULL"),
+              postgresql_where=text("completed_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dag_id: Mapped[str] = mapped_column(ForeignKey("dag.dag_id", ondelete="CASCADE"), index=True)
+    from_date: Mapped[datetime] = mapped_column(UtcDateTime)
+    to_date: Mapped[datetime] = mapped_column(UtcDateTime)
+    run_backwards: Mapped[bool] = mapped_column(Boolean, default=False)
+    dag_run_conf: Mapped[str] = mapped_column(Text, default="{}")  # JSON object
+    reprocess_behavior: Mapped[str] = mapped_column(String(20))
+    max_active_runs: Mapped[int] = mapped_column(Integer)
+    is_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_logical_date: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
 TI_KEY = ("dag_id", "run_id", "task_id", "map_index")
