@@ -560,3 +560,20 @@ class DatasetDagRunQueue(Base):
     target_dag_id: Mapped[str] = mapped_column(
         ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+
+class IdempotencyKey(Base):
+    """The answer a create operation gave to one caller's `Idempotency-Key`, kept until it
+    expires so that a retried request gets it again; written in the transaction that created the
+    object, so the key is taken exactly when the object exists."""
+
+    __tablename__ = "idempotency_key"
+
+    owner: Mapped[str] = mapped_column(String(256), primary_key=True)  # the caller's username
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # of the method, path and body
+    status: Mapped[int | None] = mapped_column(Integer)  # None until the answer is known
+    body: Mapped[str | None] = mapped_column(Text)  # JSON
+    headers: Mapped[str | None] = mapped_column(Text)  # JSON object
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
