@@ -93,6 +93,8 @@ ENDPOINTS = (
     Endpoint("dagrun_trigger", "POST", "/api/v1/dags/bench_dag_0199/dagRuns", "trigger"),
     Endpoint("variable_patch", "PATCH", f"/api/v1/variables/{PATCHED_KEY}", "patch"),
 )
+# Measured after `health` on bench/bare_asgi.py's application, served the same way.
+BARE = Endpoint("bare_asgi", "GET", "/api/v1/health")
 
 
 # ---------------------------------------------------------------------------------- seeding
@@ -253,14 +255,19 @@ def machine_busy() -> tuple[int, int]:
 class Server:
     """`windsock api-server` in a process group of its own."""
 
-    def __init__(self, env: dict[str, str], home: Path, workers: int) -> None:
+    def __init__(self, env: dict[str, str], home: Path, workers: int, bare: bool = False) -> None:
+        """`bare`: serve bench/bare_asgi.py's application instead, the same way."""
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.output = (home / "api-server.log").open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "windsock.cli", "api-server", "--port", str(self.port),
-             "--workers", str(workers)], env=env, stdout=self.output,
-            stderr=subprocess.STDOUT, start_new_session=True)
+        command = [sys.executable, "-m", "windsock.cli", "api-server", "--port", str(self.port),
+                   "--workers", str(workers)]
+        if bare:
+            env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, (
+                str(Path(__file__).parent), env.get("PYTHONPATH"))))}
+            command = [sys.executable, "-c", BARE_SERVER.format(port=self.port, workers=workers)]
+        self.proc = subprocess.Popen(command, env=env, stdout=self.output,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 120
         while True:
             if self.proc.poll() is not None:
@@ -272,6 +279,13 @@ class Server:
             except OSError:
                 if time.monotonic() > deadline:
                     raise SystemExit("api-server did not answer /health within 120 s") from None
+# The bare application, served as windsock.cli's api-server serves Windsock's.
+BARE_SERVER = (
+    "from windsock.api import workers; "
+    "workers.serve('bare_asgi:create', host='127.0.0.1', port={port}, workers={workers}, "
+    "http='windsock.api.http_protocol:HttpProtocol', log_level='info')")
+
+
                 time.sleep(0.3)
 
     def workers(self) -> list[int]:
@@ -494,6 +508,14 @@ def main() -> int:
         if crowded and args.workers > 1:
             print(f"\nA worker held no connection during: {', '.join(crowded)}")
         return 0
+        if any(e.name == "health" for e in endpoints):
+            server.stop()
+            server = Server(env, home, args.workers, bare=True)
+            results.append(measure(server, BARE, args))
+            r = results[-1]
+            health = next(r for r in results if r["endpoint"] == "health")
+            print(f"  {BARE.name}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.1f} ms; health does "
+                  f"{health['rps'] / r['rps']:.0%} of it", flush=True)
     finally:
         if server is not None:
             server.stop()

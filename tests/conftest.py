@@ -40,6 +40,8 @@ def windsock_env(database_url, tmp_path_factory) -> dict[str, str]:
     return {
         "WINDSOCK_HOME": str(tmp_path_factory.mktemp("home")),
         "WINDSOCK__DATABASE__SQL_ALCHEMY_CONN": database_url,
+        # Tests change what /health reports and ask at once (test_monitoring tests the reuse).
+        "WINDSOCK__API__HEALTH_CACHE_SECONDS": "0",
     }
 
 

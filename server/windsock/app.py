@@ -157,6 +157,9 @@ def create_app(*, check_schema: bool = True) -> FlaskApp:
     for other in others:
         api(other, swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False))
     ui_path = base_path(spec) + UI_PATH
+    # Outermost: health checks skip everything else.
+    app.add_middleware(HealthLane, position=MiddlewarePosition.BEFORE_EXCEPTION,
+                       path=base_path(spec) + HEALTH_PATH)
     # Outside connexion's error handling, so that its problem documents get the headers too.
     app.add_middleware(ResponseHeaders, position=MiddlewarePosition.BEFORE_EXCEPTION,
                        ui_path=ui_path)
@@ -168,7 +171,5 @@ def create_app(*, check_schema: bool = True) -> FlaskApp:
     app.add_middleware(SwaggerPage, position=MiddlewarePosition.BEFORE_SWAGGER, path=ui_path)
     app.add_middleware(ReferencePages, position=MiddlewarePosition.BEFORE_SWAGGER,
                        base_path=base_path(spec))
-    app.add_middleware(HealthLane, position=MiddlewarePosition.BEFORE_SWAGGER,
-                       path=base_path(spec) + HEALTH_PATH)
     problems.install(app, allowed_methods(spec))
     return app

@@ -101,6 +101,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("api", "host", "127.0.0.1", "Address the API server listens on."),
     Option("api", "port", "8080", "Port the API server listens on."),
     Option("api", "workers", "1", "Number of API server worker processes."),
+    Option("api", "health_cache_seconds", "1",
+           "Seconds an answer of GET /health is reused by an API worker (one database probe "
+           "then serves every health check in that time); 0 probes for every request."),
     Option("api", "base_url", "", "Public base URL of the server, used in printed links."),
     Option("api", "maximum_page_limit", "100",
            "Largest `limit` (`page_limit` in the list forms) a list request may ask for; larger "

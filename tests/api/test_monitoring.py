@@ -39,6 +39,23 @@ def test_health_needs_no_credentials_and_reports_a_healthy_database(client):
     assert body == {"metadatabase": {"status": "healthy"}, "scheduler": SCHEDULER_NEVER_RAN}
 
 
+def test_an_answer_is_reused_for_the_configured_time(client, monkeypatch):
+    monkeypatch.setenv("WINDSOCK__API__HEALTH_CACHE_SECONDS", "300")
+    assert scheduler_health(client) == ("unhealthy", None)  # probed, and kept
+    add_scheduler_job(seconds_ago=1)
+    assert scheduler_health(client) == ("unhealthy", None)
+    monkeypatch.setenv("WINDSOCK__API__HEALTH_CACHE_SECONDS", "0")
+    assert scheduler_health(client)[0] == "healthy"
+
+
+def test_a_cross_origin_health_check_gets_its_cors_headers(client, monkeypatch):
+    monkeypatch.setenv("WINDSOCK__API__ACCESS_CONTROL_ALLOW_ORIGINS", "https://ui.example")
+    response = client.get(f"{API}/health", auth=None, headers={"Origin": "https://ui.example"})
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "https://ui.example"
+    assert response.json()["metadatabase"] == {"status": "healthy"}
+
+
 def test_scheduler_is_healthy_while_its_newest_heartbeat_is_within_the_threshold(client):
     add_scheduler_job(seconds_ago=THRESHOLD * 3)  # an older scheduler, long gone
     beat = add_scheduler_job(seconds_ago=THRESHOLD - 5)
