@@ -252,6 +252,13 @@ def machine_busy() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
+# The bare application, served as windsock.cli's api-server serves Windsock's.
+BARE_SERVER = (
+    "from windsock.api import workers; "
+    "workers.serve('bare_asgi:create', host='127.0.0.1', port={port}, workers={workers}, "
+    "http='windsock.api.http_protocol:HttpProtocol', log_level='info')")
+
+
 class Server:
     """`windsock api-server` in a process group of its own."""
 
@@ -279,13 +286,6 @@ class Server:
             except OSError:
                 if time.monotonic() > deadline:
                     raise SystemExit("api-server did not answer /health within 120 s") from None
-# The bare application, served as windsock.cli's api-server serves Windsock's.
-BARE_SERVER = (
-    "from windsock.api import workers; "
-    "workers.serve('bare_asgi:create', host='127.0.0.1', port={port}, workers={workers}, "
-    "http='windsock.api.http_protocol:HttpProtocol', log_level='info')")
-
-
                 time.sleep(0.3)
 
     def workers(self) -> list[int]:
@@ -499,6 +499,14 @@ def main() -> int:
             print(f"  {endpoint.name}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.1f} ms, "
                   f"p99 {r['p99_ms']:.1f} ms, CPU {r['cpu_ms_per_request']:.2f} ms/req, "
                   f"connections {r['connections_per_worker']}", flush=True)
+        if any(e.name == "health" for e in endpoints):
+            server.stop()
+            server = Server(env, home, args.workers, bare=True)
+            results.append(measure(server, BARE, args))
+            r = results[-1]
+            health = next(r for r in results if r["endpoint"] == "health")
+            print(f"  {BARE.name}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.1f} ms; health does "
+                  f"{health['rps'] / r['rps']:.0%} of it", flush=True)
         print()
         print(table(results))
         print(f"\nload average after: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
@@ -508,14 +516,6 @@ def main() -> int:
         if crowded and args.workers > 1:
             print(f"\nA worker held no connection during: {', '.join(crowded)}")
         return 0
-        if any(e.name == "health" for e in endpoints):
-            server.stop()
-            server = Server(env, home, args.workers, bare=True)
-            results.append(measure(server, BARE, args))
-            r = results[-1]
-            health = next(r for r in results if r["endpoint"] == "health")
-            print(f"  {BARE.name}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.1f} ms; health does "
-                  f"{health['rps'] / r['rps']:.0%} of it", flush=True)
     finally:
         if server is not None:
             server.stop()
