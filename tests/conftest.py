@@ -70,9 +70,10 @@ def delete_created_rows() -> None:
                       models.TaskOutletDataset, models.Dataset):
             sess.execute(delete(model))
         for model in (models.XCom, models.TaskInstanceTry, models.TaskInstance, models.DagRun,
-                      models.EventLog, models.DagWarning, models.SerializedDag, models.DagTag,
-                      models.Dag, models.DagCode, models.ImportError, models.DagParsingRequest,
-                      models.Job, models.ApiToken, models.UserSession, models.AuthFailure):
+                      models.Backfill, models.EventLog, models.DagWarning, models.SerializedDag,
+                      models.DagTag, models.Dag, models.DagCode, models.ImportError,
+                      models.DagParsingRequest, models.Job, models.ApiToken, models.UserSession,
+                      models.AuthFailure):
             sess.execute(delete(model))
         sess.execute(delete(Variable))
         sess.execute(delete(Connection))

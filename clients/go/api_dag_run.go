@@ -1,7 +1,7 @@
 /*
 Windsock API
 
-The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`.
+The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. An entry   with `when` is needed only when the request does what `when` says (the bulk operations'   action kinds); the operation checks it before changing anything. A `403` names the   permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending; repeat it to sort by up to 5 fields in turn), and carry `total_entries` plus   RFC 8288 `Link` headers for the next and previous pages. The lists of DAG runs and task   instances also page by `cursor` (`next_cursor` and `previous_cursor` in the answer), which   costs the same however deep the page and counts nothing. - **Creates** (`POST` on a collection of DAG runs, variables, connections, pools, users,   roles or dataset events) take an `Idempotency-Key` header: a retry with the same key and   request gets the first answer again instead of creating a second object. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`.
 
 API version: 1.0.0
 */
@@ -727,6 +727,7 @@ type ApiGetDagRunsRequest struct {
 	dagId            string
 	limit            *int32
 	offset           *int32
+	cursor           *string
 	executionDateGte *time.Time
 	executionDateLte *time.Time
 	startDateGte     *time.Time
@@ -749,6 +750,12 @@ func (r ApiGetDagRunsRequest) Limit(limit int32) ApiGetDagRunsRequest {
 // How many items to skip before the first one returned.
 func (r ApiGetDagRunsRequest) Offset(offset int32) ApiGetDagRunsRequest {
 	r.offset = &offset
+	return r
+}
+
+// Cursor paging, instead of &#x60;offset&#x60;: send &#x60;cursor&#x60; empty (&#x60;?cursor&#x3D;&#x60;) for the first page, then the &#x60;next_cursor&#x60; or &#x60;previous_cursor&#x60; of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: &#x60;total_entries&#x60; is the number of items on the page, and there are no &#x60;Link&#x60; headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and &#x60;order_by&#x60; (only &#x60;limit&#x60; and &#x60;fields&#x60; may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both &#x60;cursor&#x60; and &#x60;offset&#x60;.
+func (r ApiGetDagRunsRequest) Cursor(cursor string) ApiGetDagRunsRequest {
+	r.cursor = &cursor
 	return r
 }
 
@@ -806,7 +813,7 @@ func (r ApiGetDagRunsRequest) State(state []DagRunState) ApiGetDagRunsRequest {
 	return r
 }
 
-// The field to sort DAG runs by. Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the primary key. &#x60;id&#x60; is the order in which the runs were created; &#x60;conf&#x60; compares the runs&#39; parameters as JSON text.
+// The field to sort DAG runs by. Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the primary key. &#x60;id&#x60; is the order in which the runs were created; &#x60;conf&#x60; compares the runs&#39; parameters as JSON text. Repeat &#x60;order_by&#x60; to sort by up to 5 fields in turn (&#x60;?order_by&#x3D;state&amp;order_by&#x3D;-start_date&#x60;: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400.
 func (r ApiGetDagRunsRequest) OrderBy(orderBy string) ApiGetDagRunsRequest {
 	r.orderBy = &orderBy
 	return r
@@ -884,6 +891,9 @@ func (a *DAGRunAPIService) GetDagRunsExecute(r ApiGetDagRunsRequest) (*DAGRunCol
 		var defaultValue int32 = 0
 		parameterAddToHeaderOrQuery(localVarQueryParams, "offset", defaultValue, "form", "")
 		r.offset = &defaultValue
+	}
+	if r.cursor != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "cursor", r.cursor, "form", "")
 	}
 	if r.executionDateGte != nil {
 		parameterAddToHeaderOrQuery(localVarQueryParams, "execution_date_gte", r.executionDateGte, "form", "")
@@ -1294,15 +1304,22 @@ func (a *DAGRunAPIService) GetDagRunsBatchExecute(r ApiGetDagRunsBatchRequest) (
 }
 
 type ApiPostDagRunRequest struct {
-	ctx          context.Context
-	ApiService   *DAGRunAPIService
-	dagId        string
-	dAGRunCreate *DAGRunCreate
+	ctx            context.Context
+	ApiService     *DAGRunAPIService
+	dagId          string
+	dAGRunCreate   *DAGRunCreate
+	idempotencyKey *string
 }
 
 // The run to trigger.
 func (r ApiPostDagRunRequest) DAGRunCreate(dAGRunCreate DAGRunCreate) ApiPostDagRunRequest {
 	r.dAGRunCreate = &dAGRunCreate
+	return r
+}
+
+// Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for &#x60;[api] idempotency_key_ttl&#x60; seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, &#x60;Location&#x60;, &#x60;ETag&#x60;) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user&#39;s request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400).
+func (r ApiPostDagRunRequest) IdempotencyKey(idempotencyKey string) ApiPostDagRunRequest {
+	r.idempotencyKey = &idempotencyKey
 	return r
 }
 
@@ -1383,6 +1400,9 @@ func (a *DAGRunAPIService) PostDagRunExecute(r ApiPostDagRunRequest) (*DAGRun, *
 	localVarHTTPHeaderAccept := selectHeaderAccept(localVarHTTPHeaderAccepts)
 	if localVarHTTPHeaderAccept != "" {
 		localVarHeaderParams["Accept"] = localVarHTTPHeaderAccept
+	}
+	if r.idempotencyKey != nil {
+		parameterAddToHeaderOrQuery(localVarHeaderParams, "Idempotency-Key", r.idempotencyKey, "simple", "")
 	}
 	// body params
 	localVarPostBody = r.dAGRunCreate
@@ -2034,6 +2054,281 @@ func (a *DAGRunAPIService) UpdateDagRunStateExecute(r ApiUpdateDagRunStateReques
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 415 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 422 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 431 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 503 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	err = a.client.decode(&localVarReturnValue, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+	if err != nil {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: err.Error(),
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	return localVarReturnValue, localVarHTTPResponse, nil
+}
+
+type ApiWaitDagRunUntilFinishedRequest struct {
+	ctx        context.Context
+	ApiService *DAGRunAPIService
+	dagId      string
+	dagRunId   string
+	timeout    *float32
+	result     *[]string
+}
+
+// How many seconds to wait for the run to finish, from 0 to 3600 (an hour; wait longer by asking again). The answer ends when the run finishes or this time has passed, whichever comes first; &#x60;0&#x60; answers the run&#39;s state at once. A value outside the bounds is rejected with 400.
+func (r ApiWaitDagRunUntilFinishedRequest) Timeout(timeout float32) ApiWaitDagRunUntilFinishedRequest {
+	r.timeout = &timeout
+	return r
+}
+
+// Tasks whose return values (their &#x60;return_value&#x60; XCom) the last line carries once the run has finished, comma-separated, at most 50. Each must be a task of the DAG (otherwise 422), and asking for them needs &#x60;can_read&#x60; on &#x60;XComs&#x60; too (otherwise 403).
+func (r ApiWaitDagRunUntilFinishedRequest) Result(result []string) ApiWaitDagRunUntilFinishedRequest {
+	r.result = &result
+	return r
+}
+
+func (r ApiWaitDagRunUntilFinishedRequest) Execute() (*DAGRunWaitLine, *http.Response, error) {
+	return r.ApiService.WaitDagRunUntilFinishedExecute(r)
+}
+
+/*
+WaitDagRunUntilFinished Wait for a DAG run to finish
+
+Answers when the run has finished (`success` or `failed`) or `timeout` seconds have passed,
+as a stream of newline-delimited JSON (`application/x-ndjson`), so that a client need not
+poll: the first line is the run's state when the wait begins, then one line for each change
+of state the server sees (it looks at every waited-for run once per
+`[api] wait_poll_interval`, one second unless configured), and the last line says how the
+wait ended: a finished state with the return values of the tasks named in `result`, the
+timeout (`"timed_out": true`) or the run's deletion (`"deleted": true`).
+
+Everything that can be refused is checked before the first line is sent: credentials,
+permissions (`result` also needs `can_read` on `XComs`), the DAG and the run (404), the
+parameters (400) and the tasks named in `result` (422). A waiting request holds no database
+connection and no worker thread; closing the connection ends the wait.
+
+A run triggered just before, waited for with `result=transform`, answers for example:
+
+```
+{"state":"queued"}
+{"state":"running"}
+{"state":"success","results":{"transform":{"count":3,"total":49.75}}}
+```
+
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@param dagId The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.
+	@param dagRunId The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.
+	@return ApiWaitDagRunUntilFinishedRequest
+*/
+func (a *DAGRunAPIService) WaitDagRunUntilFinished(ctx context.Context, dagId string, dagRunId string) ApiWaitDagRunUntilFinishedRequest {
+	return ApiWaitDagRunUntilFinishedRequest{
+		ApiService: a,
+		ctx:        ctx,
+		dagId:      dagId,
+		dagRunId:   dagRunId,
+	}
+}
+
+// Execute executes the request
+//
+//	@return DAGRunWaitLine
+func (a *DAGRunAPIService) WaitDagRunUntilFinishedExecute(r ApiWaitDagRunUntilFinishedRequest) (*DAGRunWaitLine, *http.Response, error) {
+	var (
+		localVarHTTPMethod  = http.MethodGet
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *DAGRunWaitLine
+	)
+
+	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "DAGRunAPIService.WaitDagRunUntilFinished")
+	if err != nil {
+		return localVarReturnValue, nil, &GenericOpenAPIError{error: err.Error()}
+	}
+
+	localVarPath := localBasePath + "/dags/{dag_id}/dagRuns/{dag_run_id}/wait"
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_id"+"}", url.PathEscape(parameterValueToString(r.dagId, "dagId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_run_id"+"}", url.PathEscape(parameterValueToString(r.dagRunId, "dagRunId")), -1)
+
+	localVarHeaderParams := make(map[string]string)
+	localVarQueryParams := url.Values{}
+	localVarFormParams := url.Values{}
+	if strlen(r.dagId) < 1 {
+		return localVarReturnValue, nil, reportError("dagId must have at least 1 elements")
+	}
+	if strlen(r.dagId) > 250 {
+		return localVarReturnValue, nil, reportError("dagId must have less than 250 elements")
+	}
+	if strlen(r.dagRunId) < 1 {
+		return localVarReturnValue, nil, reportError("dagRunId must have at least 1 elements")
+	}
+	if strlen(r.dagRunId) > 250 {
+		return localVarReturnValue, nil, reportError("dagRunId must have less than 250 elements")
+	}
+	if r.timeout == nil {
+		return localVarReturnValue, nil, reportError("timeout is required and must be specified")
+	}
+	if *r.timeout < 0 {
+		return localVarReturnValue, nil, reportError("timeout must be greater than 0")
+	}
+	if *r.timeout > 3600 {
+		return localVarReturnValue, nil, reportError("timeout must be less than 3600")
+	}
+
+	parameterAddToHeaderOrQuery(localVarQueryParams, "timeout", r.timeout, "form", "")
+	if r.result != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "result", r.result, "form", "csv")
+	}
+	// to determine the Content-Type header
+	localVarHTTPContentTypes := []string{}
+
+	// set Content-Type header
+	localVarHTTPContentType := selectHeaderContentType(localVarHTTPContentTypes)
+	if localVarHTTPContentType != "" {
+		localVarHeaderParams["Content-Type"] = localVarHTTPContentType
+	}
+
+	// to determine the Accept header
+	localVarHTTPHeaderAccepts := []string{"application/x-ndjson", "application/problem+json"}
+
+	// set Accept header
+	localVarHTTPHeaderAccept := selectHeaderAccept(localVarHTTPHeaderAccepts)
+	if localVarHTTPHeaderAccept != "" {
+		localVarHeaderParams["Accept"] = localVarHTTPHeaderAccept
+	}
+	req, err := a.client.prepareRequest(r.ctx, localVarPath, localVarHTTPMethod, localVarPostBody, localVarHeaderParams, localVarQueryParams, localVarFormParams, formFiles)
+	if err != nil {
+		return localVarReturnValue, nil, err
+	}
+
+	localVarHTTPResponse, err := a.client.callAPI(req)
+	if err != nil || localVarHTTPResponse == nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	localVarBody, err := io.ReadAll(localVarHTTPResponse.Body)
+	localVarHTTPResponse.Body.Close()
+	localVarHTTPResponse.Body = io.NopCloser(bytes.NewBuffer(localVarBody))
+	if err != nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	if localVarHTTPResponse.StatusCode >= 300 {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: localVarHTTPResponse.Status,
+		}
+		if localVarHTTPResponse.StatusCode == 400 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 401 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 403 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 404 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 406 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 414 {
 			var v Error
 			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
 			if err != nil {

@@ -1,7 +1,7 @@
 /*
 Windsock API
 
-The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`.
+The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. An entry   with `when` is needed only when the request does what `when` says (the bulk operations'   action kinds); the operation checks it before changing anything. A `403` names the   permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending; repeat it to sort by up to 5 fields in turn), and carry `total_entries` plus   RFC 8288 `Link` headers for the next and previous pages. The lists of DAG runs and task   instances also page by `cursor` (`next_cursor` and `previous_cursor` in the answer), which   costs the same however deep the page and counts nothing. - **Creates** (`POST` on a collection of DAG runs, variables, connections, pools, users,   roles or dataset events) take an `Idempotency-Key` header: a retry with the same key and   request gets the first answer again instead of creating a second object. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`.
 
 API version: 1.0.0
 */
@@ -21,6 +21,241 @@ import (
 
 // PoolAPIService PoolAPI service
 type PoolAPIService service
+
+type ApiBulkPoolsRequest struct {
+	ctx          context.Context
+	ApiService   *PoolAPIService
+	poolBulkBody *PoolBulkBody
+}
+
+// The actions to apply.
+func (r ApiBulkPoolsRequest) PoolBulkBody(poolBulkBody PoolBulkBody) ApiBulkPoolsRequest {
+	r.poolBulkBody = &poolBulkBody
+	return r
+}
+
+func (r ApiBulkPoolsRequest) Execute() (*BulkResponse, *http.Response, error) {
+	return r.ApiService.BulkPoolsExecute(r)
+}
+
+/*
+BulkPools Create, update and delete pools in bulk
+
+Applies a list of `create`, `update` and `delete` actions to pools, in order, and answers
+200 with what each kind of action did: the keys that succeeded, those skipped, and one
+problem per entity that failed. Each action is applied on its own, as one unit: when any of
+its entities fails (with `fail` as its `action_on_existence` or `action_on_non_existence`, or
+because the entity breaks a rule of the single-object operation, with that operation's
+status), the action changes nothing; the other actions still apply. Entities are checked as
+the single-object create, update and delete operations check them. `default_pool` cannot be deleted (that entity fails with 409, as `DELETE /pools/default_pool` does).
+
+Permissions are checked before anything changes, for the whole request: each kind of action
+needs its permission on Pools (see `x-permissions`), and a body holding an action the
+caller may not do is `403` naming every missing permission, with nothing changed.
+
+Limits: at most 10 actions, each with at most 1000 entities (more is `400`); a body without
+`actions` is `422`. The event log gets one row per action that changed something, naming the
+operation, the action and the keys changed, never the values.
+
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@return ApiBulkPoolsRequest
+*/
+func (a *PoolAPIService) BulkPools(ctx context.Context) ApiBulkPoolsRequest {
+	return ApiBulkPoolsRequest{
+		ApiService: a,
+		ctx:        ctx,
+	}
+}
+
+// Execute executes the request
+//
+//	@return BulkResponse
+func (a *PoolAPIService) BulkPoolsExecute(r ApiBulkPoolsRequest) (*BulkResponse, *http.Response, error) {
+	var (
+		localVarHTTPMethod  = http.MethodPatch
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *BulkResponse
+	)
+
+	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "PoolAPIService.BulkPools")
+	if err != nil {
+		return localVarReturnValue, nil, &GenericOpenAPIError{error: err.Error()}
+	}
+
+	localVarPath := localBasePath + "/pools"
+
+	localVarHeaderParams := make(map[string]string)
+	localVarQueryParams := url.Values{}
+	localVarFormParams := url.Values{}
+	if r.poolBulkBody == nil {
+		return localVarReturnValue, nil, reportError("poolBulkBody is required and must be specified")
+	}
+
+	// to determine the Content-Type header
+	localVarHTTPContentTypes := []string{"application/json"}
+
+	// set Content-Type header
+	localVarHTTPContentType := selectHeaderContentType(localVarHTTPContentTypes)
+	if localVarHTTPContentType != "" {
+		localVarHeaderParams["Content-Type"] = localVarHTTPContentType
+	}
+
+	// to determine the Accept header
+	localVarHTTPHeaderAccepts := []string{"application/json", "application/problem+json"}
+
+	// set Accept header
+	localVarHTTPHeaderAccept := selectHeaderAccept(localVarHTTPHeaderAccepts)
+	if localVarHTTPHeaderAccept != "" {
+		localVarHeaderParams["Accept"] = localVarHTTPHeaderAccept
+	}
+	// body params
+	localVarPostBody = r.poolBulkBody
+	req, err := a.client.prepareRequest(r.ctx, localVarPath, localVarHTTPMethod, localVarPostBody, localVarHeaderParams, localVarQueryParams, localVarFormParams, formFiles)
+	if err != nil {
+		return localVarReturnValue, nil, err
+	}
+
+	localVarHTTPResponse, err := a.client.callAPI(req)
+	if err != nil || localVarHTTPResponse == nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	localVarBody, err := io.ReadAll(localVarHTTPResponse.Body)
+	localVarHTTPResponse.Body.Close()
+	localVarHTTPResponse.Body = io.NopCloser(bytes.NewBuffer(localVarBody))
+	if err != nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	if localVarHTTPResponse.StatusCode >= 300 {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: localVarHTTPResponse.Status,
+		}
+		if localVarHTTPResponse.StatusCode == 400 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 401 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 403 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 413 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 414 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 415 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 422 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 431 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 503 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	err = a.client.decode(&localVarReturnValue, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+	if err != nil {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: err.Error(),
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	return localVarReturnValue, localVarHTTPResponse, nil
+}
 
 type ApiDeletePoolRequest struct {
 	ctx        context.Context
@@ -466,7 +701,7 @@ func (r ApiGetPoolsRequest) Offset(offset int32) ApiGetPoolsRequest {
 	return r
 }
 
-// The field to sort pools by (&#x60;id&#x60; is the order of creation). Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the primary key.
+// The field to sort pools by (&#x60;id&#x60; is the order of creation). Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the primary key. Repeat &#x60;order_by&#x60; to sort by up to 5 fields in turn (&#x60;?order_by&#x3D;state&amp;order_by&#x3D;-start_date&#x60;: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400.
 func (r ApiGetPoolsRequest) OrderBy(orderBy string) ApiGetPoolsRequest {
 	r.orderBy = &orderBy
 	return r
@@ -949,14 +1184,21 @@ func (a *PoolAPIService) PatchPoolExecute(r ApiPatchPoolRequest) (*Pool, *http.R
 }
 
 type ApiPostPoolRequest struct {
-	ctx        context.Context
-	ApiService *PoolAPIService
-	poolCreate *PoolCreate
+	ctx            context.Context
+	ApiService     *PoolAPIService
+	poolCreate     *PoolCreate
+	idempotencyKey *string
 }
 
 // The pool to create.
 func (r ApiPostPoolRequest) PoolCreate(poolCreate PoolCreate) ApiPostPoolRequest {
 	r.poolCreate = &poolCreate
+	return r
+}
+
+// Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for &#x60;[api] idempotency_key_ttl&#x60; seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, &#x60;Location&#x60;, &#x60;ETag&#x60;) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user&#39;s request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400).
+func (r ApiPostPoolRequest) IdempotencyKey(idempotencyKey string) ApiPostPoolRequest {
+	r.idempotencyKey = &idempotencyKey
 	return r
 }
 
@@ -1020,6 +1262,9 @@ func (a *PoolAPIService) PostPoolExecute(r ApiPostPoolRequest) (*Pool, *http.Res
 	localVarHTTPHeaderAccept := selectHeaderAccept(localVarHTTPHeaderAccepts)
 	if localVarHTTPHeaderAccept != "" {
 		localVarHeaderParams["Accept"] = localVarHTTPHeaderAccept
+	}
+	if r.idempotencyKey != nil {
+		parameterAddToHeaderOrQuery(localVarHeaderParams, "Idempotency-Key", r.idempotencyKey, "simple", "")
 	}
 	// body params
 	localVarPostBody = r.poolCreate

@@ -1,7 +1,7 @@
 /*
 Windsock API
 
-The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`.
+The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. An entry   with `when` is needed only when the request does what `when` says (the bulk operations'   action kinds); the operation checks it before changing anything. A `403` names the   permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending; repeat it to sort by up to 5 fields in turn), and carry `total_entries` plus   RFC 8288 `Link` headers for the next and previous pages. The lists of DAG runs and task   instances also page by `cursor` (`next_cursor` and `previous_cursor` in the answer), which   costs the same however deep the page and counts nothing. - **Creates** (`POST` on a collection of DAG runs, variables, connections, pools, users,   roles or dataset events) take an `Idempotency-Key` header: a retry with the same key and   request gets the first answer again instead of creating a second object. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`.
 
 API version: 1.0.0
 */
@@ -1018,7 +1018,7 @@ func (r ApiGetMappedTaskInstanceTriesRequest) Offset(offset int32) ApiGetMappedT
 	return r
 }
 
-// The field to sort the tries of a task instance by. Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the try number.
+// The field to sort the tries of a task instance by. Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the try number. Repeat &#x60;order_by&#x60; to sort by up to 5 fields in turn (&#x60;?order_by&#x3D;state&amp;order_by&#x3D;-start_date&#x60;: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400.
 func (r ApiGetMappedTaskInstanceTriesRequest) OrderBy(orderBy string) ApiGetMappedTaskInstanceTriesRequest {
 	r.orderBy = &orderBy
 	return r
@@ -1535,6 +1535,7 @@ type ApiGetMappedTaskInstancesRequest struct {
 	executor         *[]string
 	limit            *int32
 	offset           *int32
+	cursor           *string
 	orderBy          *string
 }
 
@@ -1634,7 +1635,13 @@ func (r ApiGetMappedTaskInstancesRequest) Offset(offset int32) ApiGetMappedTaskI
 	return r
 }
 
-// The field to sort the mapped task instances of a task by. Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default.
+// Cursor paging, instead of &#x60;offset&#x60;: send &#x60;cursor&#x60; empty (&#x60;?cursor&#x3D;&#x60;) for the first page, then the &#x60;next_cursor&#x60; or &#x60;previous_cursor&#x60; of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: &#x60;total_entries&#x60; is the number of items on the page, and there are no &#x60;Link&#x60; headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and &#x60;order_by&#x60; (only &#x60;limit&#x60; and &#x60;fields&#x60; may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both &#x60;cursor&#x60; and &#x60;offset&#x60;.
+func (r ApiGetMappedTaskInstancesRequest) Cursor(cursor string) ApiGetMappedTaskInstancesRequest {
+	r.cursor = &cursor
+	return r
+}
+
+// The field to sort the mapped task instances of a task by. Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. Repeat &#x60;order_by&#x60; to sort by up to 5 fields in turn (&#x60;?order_by&#x3D;state&amp;order_by&#x3D;-start_date&#x60;: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400.
 func (r ApiGetMappedTaskInstancesRequest) OrderBy(orderBy string) ApiGetMappedTaskInstancesRequest {
 	r.orderBy = &orderBy
 	return r
@@ -1800,6 +1807,9 @@ func (a *TaskInstanceAPIService) GetMappedTaskInstancesExecute(r ApiGetMappedTas
 		var defaultValue int32 = 0
 		parameterAddToHeaderOrQuery(localVarQueryParams, "offset", defaultValue, "form", "")
 		r.offset = &defaultValue
+	}
+	if r.cursor != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "cursor", r.cursor, "form", "")
 	}
 	if r.orderBy != nil {
 		parameterAddToHeaderOrQuery(localVarQueryParams, "order_by", r.orderBy, "form", "")
@@ -2421,7 +2431,7 @@ func (r ApiGetTaskInstanceTriesRequest) Offset(offset int32) ApiGetTaskInstanceT
 	return r
 }
 
-// The field to sort the tries of a task instance by. Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the try number.
+// The field to sort the tries of a task instance by. Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the try number. Repeat &#x60;order_by&#x60; to sort by up to 5 fields in turn (&#x60;?order_by&#x3D;state&amp;order_by&#x3D;-start_date&#x60;: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400.
 func (r ApiGetTaskInstanceTriesRequest) OrderBy(orderBy string) ApiGetTaskInstanceTriesRequest {
 	r.orderBy = &orderBy
 	return r
@@ -2920,6 +2930,7 @@ type ApiGetTaskInstancesRequest struct {
 	executor         *[]string
 	limit            *int32
 	offset           *int32
+	cursor           *string
 	orderBy          *string
 }
 
@@ -3019,7 +3030,13 @@ func (r ApiGetTaskInstancesRequest) Offset(offset int32) ApiGetTaskInstancesRequ
 	return r
 }
 
-// The field to sort task instances by. Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default.
+// Cursor paging, instead of &#x60;offset&#x60;: send &#x60;cursor&#x60; empty (&#x60;?cursor&#x3D;&#x60;) for the first page, then the &#x60;next_cursor&#x60; or &#x60;previous_cursor&#x60; of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: &#x60;total_entries&#x60; is the number of items on the page, and there are no &#x60;Link&#x60; headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and &#x60;order_by&#x60; (only &#x60;limit&#x60; and &#x60;fields&#x60; may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both &#x60;cursor&#x60; and &#x60;offset&#x60;.
+func (r ApiGetTaskInstancesRequest) Cursor(cursor string) ApiGetTaskInstancesRequest {
+	r.cursor = &cursor
+	return r
+}
+
+// The field to sort task instances by. Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. Repeat &#x60;order_by&#x60; to sort by up to 5 fields in turn (&#x60;?order_by&#x3D;state&amp;order_by&#x3D;-start_date&#x60;: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400.
 func (r ApiGetTaskInstancesRequest) OrderBy(orderBy string) ApiGetTaskInstancesRequest {
 	r.orderBy = &orderBy
 	return r
@@ -3174,6 +3191,9 @@ func (a *TaskInstanceAPIService) GetTaskInstancesExecute(r ApiGetTaskInstancesRe
 		var defaultValue int32 = 0
 		parameterAddToHeaderOrQuery(localVarQueryParams, "offset", defaultValue, "form", "")
 		r.offset = &defaultValue
+	}
+	if r.cursor != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "cursor", r.cursor, "form", "")
 	}
 	if r.orderBy != nil {
 		parameterAddToHeaderOrQuery(localVarQueryParams, "order_by", r.orderBy, "form", "")

@@ -1,7 +1,7 @@
 /*
 Windsock API
 
-The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`.
+The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. An entry   with `when` is needed only when the request does what `when` says (the bulk operations'   action kinds); the operation checks it before changing anything. A `403` names the   permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending; repeat it to sort by up to 5 fields in turn), and carry `total_entries` plus   RFC 8288 `Link` headers for the next and previous pages. The lists of DAG runs and task   instances also page by `cursor` (`next_cursor` and `previous_cursor` in the answer), which   costs the same however deep the page and counts nothing. - **Creates** (`POST` on a collection of DAG runs, variables, connections, pools, users,   roles or dataset events) take an `Idempotency-Key` header: a retry with the same key and   request gets the first answer again instead of creating a second object. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`.
 
 API version: 1.0.0
 */
@@ -21,6 +21,232 @@ import (
 
 // XComAPIService XComAPI service
 type XComAPIService service
+
+type ApiDeleteXcomEntryRequest struct {
+	ctx        context.Context
+	ApiService *XComAPIService
+	dagId      string
+	dagRunId   string
+	taskId     string
+	xcomKey    string
+	mapIndex   *int32
+}
+
+// The map index of the task instance: &#x60;-1&#x60; for a task that is not mapped, &#x60;0&#x60; to &#x60;n-1&#x60; for the &#x60;n&#x60; instances of a mapped task. When absent, an operation on one object assumes &#x60;-1&#x60; (which a mapped task has only until it is expanded, or when it expanded into nothing) and a list is not filtered by map index. An index that the task has no instance of matches nothing (404 for one object, an empty page for a list).
+func (r ApiDeleteXcomEntryRequest) MapIndex(mapIndex int32) ApiDeleteXcomEntryRequest {
+	r.mapIndex = &mapIndex
+	return r
+}
+
+func (r ApiDeleteXcomEntryRequest) Execute() (*http.Response, error) {
+	return r.ApiService.DeleteXcomEntryExecute(r)
+}
+
+/*
+DeleteXcomEntry Delete an XCom entry
+
+Deletes an XCom entry of the task instance with the given `map_index` (`-1` when absent). The
+answer is 404 when the DAG run, the task instance or the entry does not exist.
+
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@param dagId The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.
+	@param dagRunId The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.
+	@param taskId The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.
+	@param xcomKey The key the XCom entry was pushed under; a Python task's return value is stored under `return_value`.
+	@return ApiDeleteXcomEntryRequest
+*/
+func (a *XComAPIService) DeleteXcomEntry(ctx context.Context, dagId string, dagRunId string, taskId string, xcomKey string) ApiDeleteXcomEntryRequest {
+	return ApiDeleteXcomEntryRequest{
+		ApiService: a,
+		ctx:        ctx,
+		dagId:      dagId,
+		dagRunId:   dagRunId,
+		taskId:     taskId,
+		xcomKey:    xcomKey,
+	}
+}
+
+// Execute executes the request
+func (a *XComAPIService) DeleteXcomEntryExecute(r ApiDeleteXcomEntryRequest) (*http.Response, error) {
+	var (
+		localVarHTTPMethod = http.MethodDelete
+		localVarPostBody   interface{}
+		formFiles          []formFile
+	)
+
+	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "XComAPIService.DeleteXcomEntry")
+	if err != nil {
+		return nil, &GenericOpenAPIError{error: err.Error()}
+	}
+
+	localVarPath := localBasePath + "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries/{xcom_key}"
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_id"+"}", url.PathEscape(parameterValueToString(r.dagId, "dagId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_run_id"+"}", url.PathEscape(parameterValueToString(r.dagRunId, "dagRunId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"task_id"+"}", url.PathEscape(parameterValueToString(r.taskId, "taskId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"xcom_key"+"}", url.PathEscape(parameterValueToString(r.xcomKey, "xcomKey")), -1)
+
+	localVarHeaderParams := make(map[string]string)
+	localVarQueryParams := url.Values{}
+	localVarFormParams := url.Values{}
+	if strlen(r.dagId) < 1 {
+		return nil, reportError("dagId must have at least 1 elements")
+	}
+	if strlen(r.dagId) > 250 {
+		return nil, reportError("dagId must have less than 250 elements")
+	}
+	if strlen(r.dagRunId) < 1 {
+		return nil, reportError("dagRunId must have at least 1 elements")
+	}
+	if strlen(r.dagRunId) > 250 {
+		return nil, reportError("dagRunId must have less than 250 elements")
+	}
+	if strlen(r.taskId) < 1 {
+		return nil, reportError("taskId must have at least 1 elements")
+	}
+	if strlen(r.taskId) > 250 {
+		return nil, reportError("taskId must have less than 250 elements")
+	}
+	if strlen(r.xcomKey) < 1 {
+		return nil, reportError("xcomKey must have at least 1 elements")
+	}
+	if strlen(r.xcomKey) > 512 {
+		return nil, reportError("xcomKey must have less than 512 elements")
+	}
+
+	if r.mapIndex != nil {
+		parameterAddToHeaderOrQuery(localVarQueryParams, "map_index", r.mapIndex, "form", "")
+	}
+	// to determine the Content-Type header
+	localVarHTTPContentTypes := []string{}
+
+	// set Content-Type header
+	localVarHTTPContentType := selectHeaderContentType(localVarHTTPContentTypes)
+	if localVarHTTPContentType != "" {
+		localVarHeaderParams["Content-Type"] = localVarHTTPContentType
+	}
+
+	// to determine the Accept header
+	localVarHTTPHeaderAccepts := []string{"application/problem+json"}
+
+	// set Accept header
+	localVarHTTPHeaderAccept := selectHeaderAccept(localVarHTTPHeaderAccepts)
+	if localVarHTTPHeaderAccept != "" {
+		localVarHeaderParams["Accept"] = localVarHTTPHeaderAccept
+	}
+	req, err := a.client.prepareRequest(r.ctx, localVarPath, localVarHTTPMethod, localVarPostBody, localVarHeaderParams, localVarQueryParams, localVarFormParams, formFiles)
+	if err != nil {
+		return nil, err
+	}
+
+	localVarHTTPResponse, err := a.client.callAPI(req)
+	if err != nil || localVarHTTPResponse == nil {
+		return localVarHTTPResponse, err
+	}
+
+	localVarBody, err := io.ReadAll(localVarHTTPResponse.Body)
+	localVarHTTPResponse.Body.Close()
+	localVarHTTPResponse.Body = io.NopCloser(bytes.NewBuffer(localVarBody))
+	if err != nil {
+		return localVarHTTPResponse, err
+	}
+
+	if localVarHTTPResponse.StatusCode >= 300 {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: localVarHTTPResponse.Status,
+		}
+		if localVarHTTPResponse.StatusCode == 400 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 401 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 403 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 404 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 414 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 431 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 503 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+		}
+		return localVarHTTPResponse, newErr
+	}
+
+	return localVarHTTPResponse, nil
+}
 
 type ApiGetXcomEntriesRequest struct {
 	ctx        context.Context
@@ -509,6 +735,556 @@ func (a *XComAPIService) GetXcomEntryExecute(r ApiGetXcomEntryRequest) (*XCom, *
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 414 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 431 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 503 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	err = a.client.decode(&localVarReturnValue, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+	if err != nil {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: err.Error(),
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	return localVarReturnValue, localVarHTTPResponse, nil
+}
+
+type ApiPatchXcomEntryRequest struct {
+	ctx        context.Context
+	ApiService *XComAPIService
+	dagId      string
+	dagRunId   string
+	taskId     string
+	xcomKey    string
+	xComUpdate *XComUpdate
+}
+
+// The new value.
+func (r ApiPatchXcomEntryRequest) XComUpdate(xComUpdate XComUpdate) ApiPatchXcomEntryRequest {
+	r.xComUpdate = &xComUpdate
+	return r
+}
+
+func (r ApiPatchXcomEntryRequest) Execute() (*XCom, *http.Response, error) {
+	return r.ApiService.PatchXcomEntryExecute(r)
+}
+
+/*
+PatchXcomEntry Update an XCom entry
+
+Replaces the value of an XCom entry of the task instance with the body's `map_index` and
+returns the entry with its value as JSON. The answer is 404 when the DAG run, the task
+instance or the entry does not exist.
+
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@param dagId The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.
+	@param dagRunId The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.
+	@param taskId The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.
+	@param xcomKey The key the XCom entry was pushed under; a Python task's return value is stored under `return_value`.
+	@return ApiPatchXcomEntryRequest
+*/
+func (a *XComAPIService) PatchXcomEntry(ctx context.Context, dagId string, dagRunId string, taskId string, xcomKey string) ApiPatchXcomEntryRequest {
+	return ApiPatchXcomEntryRequest{
+		ApiService: a,
+		ctx:        ctx,
+		dagId:      dagId,
+		dagRunId:   dagRunId,
+		taskId:     taskId,
+		xcomKey:    xcomKey,
+	}
+}
+
+// Execute executes the request
+//
+//	@return XCom
+func (a *XComAPIService) PatchXcomEntryExecute(r ApiPatchXcomEntryRequest) (*XCom, *http.Response, error) {
+	var (
+		localVarHTTPMethod  = http.MethodPatch
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *XCom
+	)
+
+	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "XComAPIService.PatchXcomEntry")
+	if err != nil {
+		return localVarReturnValue, nil, &GenericOpenAPIError{error: err.Error()}
+	}
+
+	localVarPath := localBasePath + "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries/{xcom_key}"
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_id"+"}", url.PathEscape(parameterValueToString(r.dagId, "dagId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_run_id"+"}", url.PathEscape(parameterValueToString(r.dagRunId, "dagRunId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"task_id"+"}", url.PathEscape(parameterValueToString(r.taskId, "taskId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"xcom_key"+"}", url.PathEscape(parameterValueToString(r.xcomKey, "xcomKey")), -1)
+
+	localVarHeaderParams := make(map[string]string)
+	localVarQueryParams := url.Values{}
+	localVarFormParams := url.Values{}
+	if strlen(r.dagId) < 1 {
+		return localVarReturnValue, nil, reportError("dagId must have at least 1 elements")
+	}
+	if strlen(r.dagId) > 250 {
+		return localVarReturnValue, nil, reportError("dagId must have less than 250 elements")
+	}
+	if strlen(r.dagRunId) < 1 {
+		return localVarReturnValue, nil, reportError("dagRunId must have at least 1 elements")
+	}
+	if strlen(r.dagRunId) > 250 {
+		return localVarReturnValue, nil, reportError("dagRunId must have less than 250 elements")
+	}
+	if strlen(r.taskId) < 1 {
+		return localVarReturnValue, nil, reportError("taskId must have at least 1 elements")
+	}
+	if strlen(r.taskId) > 250 {
+		return localVarReturnValue, nil, reportError("taskId must have less than 250 elements")
+	}
+	if strlen(r.xcomKey) < 1 {
+		return localVarReturnValue, nil, reportError("xcomKey must have at least 1 elements")
+	}
+	if strlen(r.xcomKey) > 512 {
+		return localVarReturnValue, nil, reportError("xcomKey must have less than 512 elements")
+	}
+	if r.xComUpdate == nil {
+		return localVarReturnValue, nil, reportError("xComUpdate is required and must be specified")
+	}
+
+	// to determine the Content-Type header
+	localVarHTTPContentTypes := []string{"application/json"}
+
+	// set Content-Type header
+	localVarHTTPContentType := selectHeaderContentType(localVarHTTPContentTypes)
+	if localVarHTTPContentType != "" {
+		localVarHeaderParams["Content-Type"] = localVarHTTPContentType
+	}
+
+	// to determine the Accept header
+	localVarHTTPHeaderAccepts := []string{"application/json", "application/problem+json"}
+
+	// set Accept header
+	localVarHTTPHeaderAccept := selectHeaderAccept(localVarHTTPHeaderAccepts)
+	if localVarHTTPHeaderAccept != "" {
+		localVarHeaderParams["Accept"] = localVarHTTPHeaderAccept
+	}
+	// body params
+	localVarPostBody = r.xComUpdate
+	req, err := a.client.prepareRequest(r.ctx, localVarPath, localVarHTTPMethod, localVarPostBody, localVarHeaderParams, localVarQueryParams, localVarFormParams, formFiles)
+	if err != nil {
+		return localVarReturnValue, nil, err
+	}
+
+	localVarHTTPResponse, err := a.client.callAPI(req)
+	if err != nil || localVarHTTPResponse == nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	localVarBody, err := io.ReadAll(localVarHTTPResponse.Body)
+	localVarHTTPResponse.Body.Close()
+	localVarHTTPResponse.Body = io.NopCloser(bytes.NewBuffer(localVarBody))
+	if err != nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	if localVarHTTPResponse.StatusCode >= 300 {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: localVarHTTPResponse.Status,
+		}
+		if localVarHTTPResponse.StatusCode == 400 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 401 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 403 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 404 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 413 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 414 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 415 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 422 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 429 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 431 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 503 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	err = a.client.decode(&localVarReturnValue, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+	if err != nil {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: err.Error(),
+		}
+		return localVarReturnValue, localVarHTTPResponse, newErr
+	}
+
+	return localVarReturnValue, localVarHTTPResponse, nil
+}
+
+type ApiPostXcomEntryRequest struct {
+	ctx        context.Context
+	ApiService *XComAPIService
+	dagId      string
+	dagRunId   string
+	taskId     string
+	xComCreate *XComCreate
+}
+
+// The entry to create.
+func (r ApiPostXcomEntryRequest) XComCreate(xComCreate XComCreate) ApiPostXcomEntryRequest {
+	r.xComCreate = &xComCreate
+	return r
+}
+
+func (r ApiPostXcomEntryRequest) Execute() (*XCom, *http.Response, error) {
+	return r.ApiService.PostXcomEntryExecute(r)
+}
+
+/*
+PostXcomEntry Create an XCom entry
+
+Stores a value under a key for a task instance (the one with the body's `map_index`), as if
+the task had pushed it, and returns the entry with its value as JSON. The answer is 404 when
+the DAG, the DAG run or the task instance does not exist (`~` names none), and 409 when the
+task instance has an entry with that key already (change it with PATCH).
+
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@param dagId The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.
+	@param dagRunId The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.
+	@param taskId The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.
+	@return ApiPostXcomEntryRequest
+*/
+func (a *XComAPIService) PostXcomEntry(ctx context.Context, dagId string, dagRunId string, taskId string) ApiPostXcomEntryRequest {
+	return ApiPostXcomEntryRequest{
+		ApiService: a,
+		ctx:        ctx,
+		dagId:      dagId,
+		dagRunId:   dagRunId,
+		taskId:     taskId,
+	}
+}
+
+// Execute executes the request
+//
+//	@return XCom
+func (a *XComAPIService) PostXcomEntryExecute(r ApiPostXcomEntryRequest) (*XCom, *http.Response, error) {
+	var (
+		localVarHTTPMethod  = http.MethodPost
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *XCom
+	)
+
+	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "XComAPIService.PostXcomEntry")
+	if err != nil {
+		return localVarReturnValue, nil, &GenericOpenAPIError{error: err.Error()}
+	}
+
+	localVarPath := localBasePath + "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries"
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_id"+"}", url.PathEscape(parameterValueToString(r.dagId, "dagId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"dag_run_id"+"}", url.PathEscape(parameterValueToString(r.dagRunId, "dagRunId")), -1)
+	localVarPath = strings.Replace(localVarPath, "{"+"task_id"+"}", url.PathEscape(parameterValueToString(r.taskId, "taskId")), -1)
+
+	localVarHeaderParams := make(map[string]string)
+	localVarQueryParams := url.Values{}
+	localVarFormParams := url.Values{}
+	if strlen(r.dagId) < 1 {
+		return localVarReturnValue, nil, reportError("dagId must have at least 1 elements")
+	}
+	if strlen(r.dagId) > 250 {
+		return localVarReturnValue, nil, reportError("dagId must have less than 250 elements")
+	}
+	if strlen(r.dagRunId) < 1 {
+		return localVarReturnValue, nil, reportError("dagRunId must have at least 1 elements")
+	}
+	if strlen(r.dagRunId) > 250 {
+		return localVarReturnValue, nil, reportError("dagRunId must have less than 250 elements")
+	}
+	if strlen(r.taskId) < 1 {
+		return localVarReturnValue, nil, reportError("taskId must have at least 1 elements")
+	}
+	if strlen(r.taskId) > 250 {
+		return localVarReturnValue, nil, reportError("taskId must have less than 250 elements")
+	}
+	if r.xComCreate == nil {
+		return localVarReturnValue, nil, reportError("xComCreate is required and must be specified")
+	}
+
+	// to determine the Content-Type header
+	localVarHTTPContentTypes := []string{"application/json"}
+
+	// set Content-Type header
+	localVarHTTPContentType := selectHeaderContentType(localVarHTTPContentTypes)
+	if localVarHTTPContentType != "" {
+		localVarHeaderParams["Content-Type"] = localVarHTTPContentType
+	}
+
+	// to determine the Accept header
+	localVarHTTPHeaderAccepts := []string{"application/json", "application/problem+json"}
+
+	// set Accept header
+	localVarHTTPHeaderAccept := selectHeaderAccept(localVarHTTPHeaderAccepts)
+	if localVarHTTPHeaderAccept != "" {
+		localVarHeaderParams["Accept"] = localVarHTTPHeaderAccept
+	}
+	// body params
+	localVarPostBody = r.xComCreate
+	req, err := a.client.prepareRequest(r.ctx, localVarPath, localVarHTTPMethod, localVarPostBody, localVarHeaderParams, localVarQueryParams, localVarFormParams, formFiles)
+	if err != nil {
+		return localVarReturnValue, nil, err
+	}
+
+	localVarHTTPResponse, err := a.client.callAPI(req)
+	if err != nil || localVarHTTPResponse == nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	localVarBody, err := io.ReadAll(localVarHTTPResponse.Body)
+	localVarHTTPResponse.Body.Close()
+	localVarHTTPResponse.Body = io.NopCloser(bytes.NewBuffer(localVarBody))
+	if err != nil {
+		return localVarReturnValue, localVarHTTPResponse, err
+	}
+
+	if localVarHTTPResponse.StatusCode >= 300 {
+		newErr := &GenericOpenAPIError{
+			body:  localVarBody,
+			error: localVarHTTPResponse.Status,
+		}
+		if localVarHTTPResponse.StatusCode == 400 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 401 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 403 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 404 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 409 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 413 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 414 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 415 {
+			var v Error
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 422 {
 			var v Error
 			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
 			if err != nil {

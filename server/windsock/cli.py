@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy.exc
 
-from windsock import config
+from windsock import cli_backfill, config
 from windsock.db import migrate
 from windsock.security import redaction
 
@@ -198,6 +198,7 @@ def _parser() -> argparse.ArgumentParser:
         dest="dags_command", required=True)
     command(dags, "reserialize", _dags_reserialize,
             "Parse every DAG file now, changed or not, and store the results.")
+    cli_backfill.add_parser(dags)
 
     command(groups, "scheduler", _scheduler,
             "Run the scheduler: create and start DAG runs and run their task instances with the "

@@ -24,9 +24,10 @@ from tests.support.queries import statements
 from tests.support.seed import EPOCH, sample_dag
 from windsock.dags.serialization import dumps, serialize
 from windsock.db.engine import session
-from windsock.db.models import (Action, ApiToken, Connection, Dag, DagRun, DagScheduleDataset,
-                                DagTag, DagWarning, Dataset, DatasetDagRunQueue, DatasetEvent,
-                                EventLog, ImportError, Permission, Pool, Resource, Role,
+from windsock.db.models import (Action, ApiToken, Backfill, Connection, Dag, DagRun,
+                                DagScheduleDataset, DagTag, DagWarning, Dataset,
+                                DatasetDagRunQueue, DatasetEvent, EventLog, ImportError,
+                                Permission, Pool, Resource, Role,
                                 SerializedDag, TaskInstance, TaskInstanceTry, User, Variable,
                                 XCom, dagrun_dataset_event, role_permission, user_role)
 
@@ -248,6 +249,16 @@ def seed_dataset_queue_of_dags(start: int, stop: int) -> None:
                               for i in range(start, stop)])
 
 
+def seed_backfills(start: int, stop: int) -> None:
+    """Completed backfills of the DAG (a DAG has at most one that is not completed)."""
+    if start == 0:
+        one_dag()
+    bulk(Backfill, [{"dag_id": DAG_ID, "from_date": EPOCH, "to_date": EPOCH,
+                     "run_backwards": False, "dag_run_conf": "{}", "reprocess_behavior": "none",
+                     "max_active_runs": 10, "is_paused": False, "created_at": EPOCH,
+                     "completed_at": EPOCH, "updated_at": EPOCH} for _ in range(start, stop)])
+
+
 @dataclass(frozen=True)
 class Case:
     seed: Callable[[int, int], None]
@@ -277,6 +288,7 @@ CASES = {
                                                                   for i in range(rows))}),
     "get_dag_warnings": Case(seed_dag_warnings, "GET", f"{API}/dagWarnings", "dag_warnings"),
     "get_dag_runs": Case(seed_dag_runs, "GET", f"{API}/dags/{DAG_ID}/dagRuns", "dag_runs"),
+    "list_backfills": Case(seed_backfills, "GET", f"{API}/backfills", "backfills"),
     "get_dag_runs_batch": Case(seed_dag_runs, "POST", f"{API}/dags/~/dagRuns/list",
                                "dag_runs"),
     "get_task_instances": Case(seed_task_instances, "GET", TI_PATH, "task_instances",

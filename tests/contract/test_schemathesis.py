@@ -84,6 +84,17 @@ ALLOWED = (
             ("post_clear_task_instances", "post_set_task_instances_state")),
     Allowed("a run's conf must satisfy the DAG's params", 422, r"^(conf|param) ",
             ("post_dag_run", "experimental_trigger_dag")),
+    Allowed("a backfill's DAG needs a time-based schedule and its range 1 to 10000 past logical "
+            "dates of it", 422,
+            r"^(from_date \(.*\) is (after to_date|in the future)|The range holds|DAG .* has "
+            r"no time-based schedule)", ("create_backfill", "create_backfill_dry_run")),
+    Allowed("a backfill's dag_run_conf must satisfy the DAG's params", 422, r"^dag_run_conf: ",
+            ("create_backfill", "create_backfill_dry_run")),
+    Allowed("a DAG has at most one backfill that is not completed", 409,
+            r" already has a backfill ", ("create_backfill",)),
+    Allowed("a completed backfill is not paused, unpaused or cancelled", 409,
+            r"^Backfill \d+ is already completed", ("pause_backfill", "unpause_backfill",
+                                                      "cancel_backfill")),
     # Rules between values that OpenAPI 3.0 cannot compare.
     Allowed("a variable's key or a connection's id in a PATCH body must equal the path's", 400,
             r"in the body .* does not match the path", ("patch_variable", "patch_connection")),

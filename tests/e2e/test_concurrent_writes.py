@@ -153,3 +153,17 @@ def test_one_of_many_deletes_wins(api, resource):
     assert statuses == {204: 1, 404: RACERS - 1}, statuses
     assert api.get(resource.path).status_code == 404
     assert _events(resource.delete_event) == 1
+
+
+def test_one_of_many_backfills_of_a_dag_is_created(api):
+    """A DAG has at most one active backfill, also when many are asked for at once."""
+    add_dag(sample_dag("racing", schedule="@daily"))
+    body = {"dag_id": "racing", "from_date": "2026-03-01T00:00:00+00:00",
+            "to_date": "2026-03-07T00:00:00+00:00"}
+
+    answers = race(RACERS, lambda i: api.post("/backfills", json=body))
+
+    statuses = Counter(answer.status_code for answer in answers)
+    assert statuses == {201: 1, 409: RACERS - 1}, statuses
+    assert api.get("/backfills", params={"dag_id": "racing"}).json()["total_entries"] == 1
+    assert _events("create_backfill") == 1

@@ -44,6 +44,8 @@ def test_the_curl_examples(guide_env):
     out = run(["bash", "-euo", "pipefail", "-c", blocks("sh")], guide_env).splitlines()
     assert "304" in out and "412" in out and "eu-north-1" in out
     assert "success" in out  # the run finished
+    assert "2024-01-02T00:00:00+00:00" in out  # the backfill's dry run
+    assert "backfill runs: success,success" in out
     assert "transform return_value" in out
     assert '{"count":3,"total":49.75}' in out
     assert out[-4:-2] == ["404", "/api/v1/docs/errors#not-found"] and out[-1] == "1"
@@ -54,6 +56,7 @@ def test_the_python_examples(guide_env):
     assert "success" in out
     assert "{'count': 3, 'total': 49.75}" in out
     assert "['load']" in out
+    assert "would run ['2024-01-03', '2024-01-02', '2024-01-01']" in out  # a backfill plan
     assert out[-1].startswith("404 /api/v1/docs/errors#not-found ")
 
 

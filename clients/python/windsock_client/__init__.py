@@ -5,7 +5,7 @@
 """
     Windsock API
 
-    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
+    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. An entry   with `when` is needed only when the request does what `when` says (the bulk operations'   action kinds); the operation checks it before changing anything. A `403` names the   permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending; repeat it to sort by up to 5 fields in turn), and carry `total_entries` plus   RFC 8288 `Link` headers for the next and previous pages. The lists of DAG runs and task   instances also page by `cursor` (`next_cursor` and `previous_cursor` in the answer), which   costs the same however deep the page and counts nothing. - **Creates** (`POST` on a collection of DAG runs, variables, connections, pools, users,   roles or dataset events) take an `Idempotency-Key` header: a retry with the same key and   request gets the first answer again instead of creating a second object. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
 
     The version of the OpenAPI document: 1.0.0
     Generated by OpenAPI Generator (https://openapi-generator.tech)
@@ -19,6 +19,7 @@ __version__ = "1.0.0"
 # Define package exports
 __all__ = [
     "AuthApi",
+    "BackfillApi",
     "ConfigApi",
     "ConnectionApi",
     "DAGApi",
@@ -55,7 +56,16 @@ __all__ = [
     "ApiTokenCollection",
     "ApiTokenCreate",
     "ApiTokenCreated",
+    "Backfill",
+    "BackfillCollection",
+    "BackfillCreate",
     "BasicDAGRun",
+    "BulkActionOnExistence",
+    "BulkActionOnNonExistence",
+    "BulkActionResult",
+    "BulkDeleteAction",
+    "BulkError",
+    "BulkResponse",
     "ClassReference",
     "ClearDagRun",
     "ClearDagRunResult",
@@ -65,6 +75,10 @@ __all__ = [
     "ConfigOption",
     "ConfigSection",
     "Connection",
+    "ConnectionBulkAction",
+    "ConnectionBulkBody",
+    "ConnectionBulkCreateAction",
+    "ConnectionBulkUpdateAction",
     "ConnectionCollection",
     "ConnectionCollectionItem",
     "ConnectionCreate",
@@ -78,6 +92,7 @@ __all__ = [
     "DAGRun",
     "DAGRunCollection",
     "DAGRunCreate",
+    "DAGRunWaitLine",
     "DagRunState",
     "DagScheduleDatasetReference",
     "DagSource",
@@ -91,6 +106,8 @@ __all__ = [
     "DatasetCollection",
     "DatasetEvent",
     "DatasetEventCollection",
+    "DryRunBackfill",
+    "DryRunBackfillCollection",
     "Error",
     "EventLog",
     "EventLogCollection",
@@ -108,6 +125,10 @@ __all__ = [
     "PluginCollection",
     "PluginCollectionItem",
     "Pool",
+    "PoolBulkAction",
+    "PoolBulkBody",
+    "PoolBulkCreateAction",
+    "PoolBulkUpdateAction",
     "PoolCollection",
     "PoolCreate",
     "PoolUpdate",
@@ -115,6 +136,7 @@ __all__ = [
     "ProviderCollection",
     "QueuedEvent",
     "QueuedEventCollection",
+    "ReprocessBehavior",
     "Resource",
     "Role",
     "RoleCollection",
@@ -149,16 +171,23 @@ __all__ = [
     "UserCreate",
     "UserUpdate",
     "Variable",
+    "VariableBulkAction",
+    "VariableBulkBody",
+    "VariableBulkCreateAction",
+    "VariableBulkUpdateAction",
     "VariableCollection",
     "VariableUpdate",
     "VersionInfo",
     "XCom",
     "XComCollection",
     "XComCollectionItem",
+    "XComCreate",
+    "XComUpdate",
 ]
 
 # import apis into sdk package
 from windsock_client.api.auth_api import AuthApi as AuthApi
+from windsock_client.api.backfill_api import BackfillApi as BackfillApi
 from windsock_client.api.config_api import ConfigApi as ConfigApi
 from windsock_client.api.connection_api import ConnectionApi as ConnectionApi
 from windsock_client.api.dag_api import DAGApi as DAGApi
@@ -199,7 +228,16 @@ from windsock_client.models.api_token import ApiToken as ApiToken
 from windsock_client.models.api_token_collection import ApiTokenCollection as ApiTokenCollection
 from windsock_client.models.api_token_create import ApiTokenCreate as ApiTokenCreate
 from windsock_client.models.api_token_created import ApiTokenCreated as ApiTokenCreated
+from windsock_client.models.backfill import Backfill as Backfill
+from windsock_client.models.backfill_collection import BackfillCollection as BackfillCollection
+from windsock_client.models.backfill_create import BackfillCreate as BackfillCreate
 from windsock_client.models.basic_dag_run import BasicDAGRun as BasicDAGRun
+from windsock_client.models.bulk_action_on_existence import BulkActionOnExistence as BulkActionOnExistence
+from windsock_client.models.bulk_action_on_non_existence import BulkActionOnNonExistence as BulkActionOnNonExistence
+from windsock_client.models.bulk_action_result import BulkActionResult as BulkActionResult
+from windsock_client.models.bulk_delete_action import BulkDeleteAction as BulkDeleteAction
+from windsock_client.models.bulk_error import BulkError as BulkError
+from windsock_client.models.bulk_response import BulkResponse as BulkResponse
 from windsock_client.models.class_reference import ClassReference as ClassReference
 from windsock_client.models.clear_dag_run import ClearDagRun as ClearDagRun
 from windsock_client.models.clear_dag_run_result import ClearDagRunResult as ClearDagRunResult
@@ -209,6 +247,10 @@ from windsock_client.models.config import Config as Config
 from windsock_client.models.config_option import ConfigOption as ConfigOption
 from windsock_client.models.config_section import ConfigSection as ConfigSection
 from windsock_client.models.connection import Connection as Connection
+from windsock_client.models.connection_bulk_action import ConnectionBulkAction as ConnectionBulkAction
+from windsock_client.models.connection_bulk_body import ConnectionBulkBody as ConnectionBulkBody
+from windsock_client.models.connection_bulk_create_action import ConnectionBulkCreateAction as ConnectionBulkCreateAction
+from windsock_client.models.connection_bulk_update_action import ConnectionBulkUpdateAction as ConnectionBulkUpdateAction
 from windsock_client.models.connection_collection import ConnectionCollection as ConnectionCollection
 from windsock_client.models.connection_collection_item import ConnectionCollectionItem as ConnectionCollectionItem
 from windsock_client.models.connection_create import ConnectionCreate as ConnectionCreate
@@ -222,6 +264,7 @@ from windsock_client.models.dag_patch import DAGPatch as DAGPatch
 from windsock_client.models.dag_run import DAGRun as DAGRun
 from windsock_client.models.dag_run_collection import DAGRunCollection as DAGRunCollection
 from windsock_client.models.dag_run_create import DAGRunCreate as DAGRunCreate
+from windsock_client.models.dag_run_wait_line import DAGRunWaitLine as DAGRunWaitLine
 from windsock_client.models.dag_run_state import DagRunState as DagRunState
 from windsock_client.models.dag_schedule_dataset_reference import DagScheduleDatasetReference as DagScheduleDatasetReference
 from windsock_client.models.dag_source import DagSource as DagSource
@@ -235,6 +278,8 @@ from windsock_client.models.dataset import Dataset as Dataset
 from windsock_client.models.dataset_collection import DatasetCollection as DatasetCollection
 from windsock_client.models.dataset_event import DatasetEvent as DatasetEvent
 from windsock_client.models.dataset_event_collection import DatasetEventCollection as DatasetEventCollection
+from windsock_client.models.dry_run_backfill import DryRunBackfill as DryRunBackfill
+from windsock_client.models.dry_run_backfill_collection import DryRunBackfillCollection as DryRunBackfillCollection
 from windsock_client.models.error import Error as Error
 from windsock_client.models.event_log import EventLog as EventLog
 from windsock_client.models.event_log_collection import EventLogCollection as EventLogCollection
@@ -252,6 +297,10 @@ from windsock_client.models.permission_list_item import PermissionListItem as Pe
 from windsock_client.models.plugin_collection import PluginCollection as PluginCollection
 from windsock_client.models.plugin_collection_item import PluginCollectionItem as PluginCollectionItem
 from windsock_client.models.pool import Pool as Pool
+from windsock_client.models.pool_bulk_action import PoolBulkAction as PoolBulkAction
+from windsock_client.models.pool_bulk_body import PoolBulkBody as PoolBulkBody
+from windsock_client.models.pool_bulk_create_action import PoolBulkCreateAction as PoolBulkCreateAction
+from windsock_client.models.pool_bulk_update_action import PoolBulkUpdateAction as PoolBulkUpdateAction
 from windsock_client.models.pool_collection import PoolCollection as PoolCollection
 from windsock_client.models.pool_create import PoolCreate as PoolCreate
 from windsock_client.models.pool_update import PoolUpdate as PoolUpdate
@@ -259,6 +308,7 @@ from windsock_client.models.provider import Provider as Provider
 from windsock_client.models.provider_collection import ProviderCollection as ProviderCollection
 from windsock_client.models.queued_event import QueuedEvent as QueuedEvent
 from windsock_client.models.queued_event_collection import QueuedEventCollection as QueuedEventCollection
+from windsock_client.models.reprocess_behavior import ReprocessBehavior as ReprocessBehavior
 from windsock_client.models.resource import Resource as Resource
 from windsock_client.models.role import Role as Role
 from windsock_client.models.role_collection import RoleCollection as RoleCollection
@@ -293,10 +343,16 @@ from windsock_client.models.user_collection_item import UserCollectionItem as Us
 from windsock_client.models.user_create import UserCreate as UserCreate
 from windsock_client.models.user_update import UserUpdate as UserUpdate
 from windsock_client.models.variable import Variable as Variable
+from windsock_client.models.variable_bulk_action import VariableBulkAction as VariableBulkAction
+from windsock_client.models.variable_bulk_body import VariableBulkBody as VariableBulkBody
+from windsock_client.models.variable_bulk_create_action import VariableBulkCreateAction as VariableBulkCreateAction
+from windsock_client.models.variable_bulk_update_action import VariableBulkUpdateAction as VariableBulkUpdateAction
 from windsock_client.models.variable_collection import VariableCollection as VariableCollection
 from windsock_client.models.variable_update import VariableUpdate as VariableUpdate
 from windsock_client.models.version_info import VersionInfo as VersionInfo
 from windsock_client.models.x_com import XCom as XCom
 from windsock_client.models.x_com_collection import XComCollection as XComCollection
 from windsock_client.models.x_com_collection_item import XComCollectionItem as XComCollectionItem
+from windsock_client.models.x_com_create import XComCreate as XComCreate
+from windsock_client.models.x_com_update import XComUpdate as XComUpdate
 

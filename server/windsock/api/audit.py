@@ -25,7 +25,7 @@ from windsock.masking import masked_mapping
 
 MUTATING_METHODS = frozenset({"post", "put", "patch", "delete"})
 READ_ONLY_OPERATIONS = frozenset({"get_dag_runs_batch", "get_task_instances_batch",
-                                  "test_connection"})
+                                  "test_connection", "create_backfill_dry_run"})
 CHANGING_GET_OPERATIONS = frozenset({"experimental_set_dag_paused"})  # Airflow 2's pause by GET
 PATH_FIELDS = {"dag_id": "dag_id", "task_id": "task_id", "dag_run_id": "run_id",
                "map_index": "map_index"}

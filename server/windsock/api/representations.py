@@ -32,6 +32,8 @@ def dag_run(run: DagRun) -> dict[str, Any]:
         "external_trigger": run.external_trigger,
         "conf": json.loads(run.conf),
         "note": run.note,
+        # Only on the runs of backfills: the Go SDK of contract 1.0.0 refuses unknown fields.
+        **({} if run.backfill_id is None else {"backfill_id": run.backfill_id}),
     }
 
 

@@ -47,6 +47,7 @@ def get_dag_runs(
     dag_id: str,
     limit: int | None = None,
     offset: int | None = None,
+    cursor: str | None = None,
     execution_date_gte: str | None = None,
     execution_date_lte: str | None = None,
     start_date_gte: str | None = None,
@@ -64,6 +65,7 @@ def get_dag_runs(
         dag_id=dag_id,
         limit=limit,
         offset=offset,
+        cursor=cursor,
         execution_date_gte=execution_date_gte,
         execution_date_lte=execution_date_lte,
         start_date_gte=start_date_gte,
@@ -121,4 +123,19 @@ def update_dag_run_state(
         dag_id=dag_id,
         dag_run_id=dag_run_id,
         body=body,
+    )
+
+
+def wait_dag_run_until_finished(
+    dag_id: str,
+    dag_run_id: str,
+    timeout: float,
+    result: list[str] | None = None,
+):
+    """Wait for a DAG run to finish."""
+    return impl.wait_dag_run_until_finished(
+        dag_id=dag_id,
+        dag_run_id=dag_run_id,
+        timeout=timeout,
+        result=result,
     )

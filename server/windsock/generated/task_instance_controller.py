@@ -128,6 +128,7 @@ def get_mapped_task_instances(
     executor: list[str] | None = None,
     limit: int | None = None,
     offset: int | None = None,
+    cursor: str | None = None,
     order_by: str | None = None,
 ):
     """List the mapped instances of a task."""
@@ -151,6 +152,7 @@ def get_mapped_task_instances(
         executor=executor,
         limit=limit,
         offset=offset,
+        cursor=cursor,
         order_by=order_by,
     )
 
@@ -234,6 +236,7 @@ def get_task_instances(
     executor: list[str] | None = None,
     limit: int | None = None,
     offset: int | None = None,
+    cursor: str | None = None,
     order_by: str | None = None,
 ):
     """List task instances."""
@@ -256,6 +259,7 @@ def get_task_instances(
         executor=executor,
         limit=limit,
         offset=offset,
+        cursor=cursor,
         order_by=order_by,
     )
 

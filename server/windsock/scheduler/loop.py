@@ -1,7 +1,8 @@
-"""The scheduling loop. Each round recovers from dead processes, creates and starts runs,
-decides task instances and finishes runs, then queues task instances and hands them to the
-executor. Each step is one transaction that starts with the scheduler job's heartbeat.
-`run_round` is the database side of a round, which tests drive one round at a time."""
+"""The scheduling loop. Each round recovers from dead processes, creates runs (scheduled,
+dataset-triggered and backfill runs) and starts them, decides task instances, finishes runs and
+completes backfills, then queues task instances and hands them to the executor. Each step is
+one transaction that starts with the scheduler job's heartbeat. `run_round` is the database
+side of a round, which tests drive one round at a time."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from windsock import config
 from windsock.db.engine import write_session
 from windsock.db.models import utcnow
 from windsock.runs.graph import tasks_by_id
-from windsock.scheduler import decisions, jobs, queueing, recovery, runs
+from windsock.scheduler import backfills, decisions, jobs, queueing, recovery, runs
 from windsock.scheduler.executors import Executor, TaskKey
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ def run_round(job_id: int, open_slots: int) -> list[TaskKey]:
     with _step(job_id) as (sess, now):
         runs.create_scheduled_runs(sess, now)
         runs.create_dataset_triggered_runs(sess, now)
+        backfills.create_backfill_runs(sess, now)
         runs.start_queued_runs(sess, now)
     with _step(job_id) as (sess, now):
         running = runs.running_runs(sess)
@@ -97,6 +99,7 @@ def run_round(job_id: int, open_slots: int) -> list[TaskKey]:
             states = decisions.decide_run(sess, run, tasks[run.dag_id],
                                           instances[run.dag_id, run.run_id], now)
             runs.finish_run(sess, run, states, now)
+        backfills.complete_backfills(sess, now)
     if open_slots <= 0:
         return []
     with _step(job_id) as (sess, now):

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from windsock.dags import datasets
 from windsock.dags.store import next_interval, set_next_run
-from windsock.db.models import (Dag, DagRun, Dataset, DatasetDagRunQueue, DatasetEvent,
-                                SerializedDag, TaskInstance, dagrun_dataset_event)
+from windsock.db.models import (Backfill, Dag, DagRun, Dataset, DatasetDagRunQueue,
+                                DatasetEvent, SerializedDag, TaskInstance,
+                                dagrun_dataset_event)
 from windsock.runs.states import FAILED_TI_STATES, FINISHED_TI_STATES
 from windsock.runs.trigger import create_run
 from windsock.scheduler import events
@@ -122,14 +123,17 @@ def create_dataset_triggered_runs(sess: Session, now: datetime) -> None:
 
 
 def start_queued_runs(sess: Session, now: datetime) -> None:
-    """Start the oldest queued runs of the unpaused DAGs, keeping each DAG's running runs
-    within its max_active_runs."""
+    """Start the oldest queued runs of the unpaused DAGs (but none of a paused backfill),
+    keeping each DAG's running runs within its max_active_runs."""
     dags = {dag.dag_id: dag for dag in sess.scalars(locked(sess, select(Dag).where(
         SCHEDULABLE, Dag.dag_id.in_(select(DagRun.dag_id).where(DagRun.state == "queued"))),
         Dag))}
     running = _count(sess, dags, ["running"])
-    queued = sess.scalars(select(DagRun).where(DagRun.dag_id.in_(dags), DagRun.state == "queued")
-                          .order_by(DagRun.logical_date, DagRun.id))
+    paused_backfills = select(Backfill.id).where(Backfill.is_paused)
+    queued = sess.scalars(select(DagRun).where(
+        DagRun.dag_id.in_(dags), DagRun.state == "queued",
+        or_(DagRun.backfill_id.is_(None), DagRun.backfill_id.not_in(paused_backfills)))
+        .order_by(DagRun.logical_date, DagRun.id))
     for run in queued:
         if running[run.dag_id] < dags[run.dag_id].max_active_runs and move_run(
                 sess, run, "running", start_date=now, end_date=None):

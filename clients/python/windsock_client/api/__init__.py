@@ -2,6 +2,7 @@
 
 # import apis into api package
 from windsock_client.api.auth_api import AuthApi
+from windsock_client.api.backfill_api import BackfillApi
 from windsock_client.api.config_api import ConfigApi
 from windsock_client.api.connection_api import ConnectionApi
 from windsock_client.api.dag_api import DAGApi

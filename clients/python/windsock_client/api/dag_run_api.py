@@ -1,7 +1,7 @@
 """
     Windsock API
 
-    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
+    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. An entry   with `when` is needed only when the request does what `when` says (the bulk operations'   action kinds); the operation checks it before changing anything. A `403` names the   permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending; repeat it to sort by up to 5 fields in turn), and carry `total_entries` plus   RFC 8288 `Link` headers for the next and previous pages. The lists of DAG runs and task   instances also page by `cursor` (`next_cursor` and `previous_cursor` in the answer), which   costs the same however deep the page and counts nothing. - **Creates** (`POST` on a collection of DAG runs, variables, connections, pools, users,   roles or dataset events) take an `Idempotency-Key` header: a retry with the same key and   request gets the first answer again instead of creating a second object. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
 
     The version of the OpenAPI document: 1.0.0
     Generated by OpenAPI Generator (https://openapi-generator.tech)
@@ -17,13 +17,14 @@ from typing_extensions import Annotated
 
 from datetime import datetime
 from pydantic import Field, StrictStr, field_validator
-from typing import List, Optional
+from typing import List, Optional, Union
 from typing_extensions import Annotated
 from windsock_client.models.clear_dag_run import ClearDagRun
 from windsock_client.models.clear_dag_run_result import ClearDagRunResult
 from windsock_client.models.dag_run import DAGRun
 from windsock_client.models.dag_run_collection import DAGRunCollection
 from windsock_client.models.dag_run_create import DAGRunCreate
+from windsock_client.models.dag_run_wait_line import DAGRunWaitLine
 from windsock_client.models.dag_run_state import DagRunState
 from windsock_client.models.list_dag_runs_form import ListDagRunsForm
 from windsock_client.models.set_dag_run_note import SetDagRunNote
@@ -1055,6 +1056,7 @@ class DAGRunApi:
         dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
+        cursor: Annotated[Optional[Annotated[str, Field(strict=True, max_length=2000)]], Field(description="Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. ")] = None,
         execution_date_gte: Annotated[Optional[datetime], Field(description="Only items whose `execution_date` (the DAG run's logical date) is at or after this instant (inclusive).")] = None,
         execution_date_lte: Annotated[Optional[datetime], Field(description="Only items whose `execution_date` (the DAG run's logical date) is at or before this instant (inclusive).")] = None,
         start_date_gte: Annotated[Optional[datetime], Field(description="Only items that started at or after this instant (inclusive); items that have not started are left out.")] = None,
@@ -1064,7 +1066,7 @@ class DAGRunApi:
         updated_at_gte: Annotated[Optional[datetime], Field(description="Only items last changed at or after this instant (inclusive).")] = None,
         updated_at_lte: Annotated[Optional[datetime], Field(description="Only items last changed at or before this instant (inclusive).")] = None,
         state: Annotated[Optional[Annotated[List[DagRunState], Field(min_length=1)]], Field(description="Only DAG runs in one of these states. Repeat the parameter for several states (`state=queued&state=running`).")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort DAG runs by. Prefix a field with `-` to sort descending; ties are broken by the primary key. `id` is the order in which the runs were created; `conf` compares the runs' parameters as JSON text. ")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort DAG runs by. Prefix a field with `-` to sort descending; ties are broken by the primary key. `id` is the order in which the runs were created; `conf` compares the runs' parameters as JSON text. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         fields: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="Return only these fields of each DAG run, comma-separated; `dag_id` and `dag_run_id` are always returned. Without it, every field is returned. ")] = None,
         _request_timeout: Union[
             None,
@@ -1089,6 +1091,8 @@ class DAGRunApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
+        :param cursor: Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. 
+        :type cursor: str
         :param execution_date_gte: Only items whose `execution_date` (the DAG run's logical date) is at or after this instant (inclusive).
         :type execution_date_gte: datetime
         :param execution_date_lte: Only items whose `execution_date` (the DAG run's logical date) is at or before this instant (inclusive).
@@ -1107,7 +1111,7 @@ class DAGRunApi:
         :type updated_at_lte: datetime
         :param state: Only DAG runs in one of these states. Repeat the parameter for several states (`state=queued&state=running`).
         :type state: List[DagRunState]
-        :param order_by: The field to sort DAG runs by. Prefix a field with `-` to sort descending; ties are broken by the primary key. `id` is the order in which the runs were created; `conf` compares the runs' parameters as JSON text. 
+        :param order_by: The field to sort DAG runs by. Prefix a field with `-` to sort descending; ties are broken by the primary key. `id` is the order in which the runs were created; `conf` compares the runs' parameters as JSON text. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param fields: Return only these fields of each DAG run, comma-separated; `dag_id` and `dag_run_id` are always returned. Without it, every field is returned. 
         :type fields: List[str]
@@ -1137,6 +1141,7 @@ class DAGRunApi:
             dag_id=dag_id,
             limit=limit,
             offset=offset,
+            cursor=cursor,
             execution_date_gte=execution_date_gte,
             execution_date_lte=execution_date_lte,
             start_date_gte=start_date_gte,
@@ -1182,6 +1187,7 @@ class DAGRunApi:
         dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
+        cursor: Annotated[Optional[Annotated[str, Field(strict=True, max_length=2000)]], Field(description="Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. ")] = None,
         execution_date_gte: Annotated[Optional[datetime], Field(description="Only items whose `execution_date` (the DAG run's logical date) is at or after this instant (inclusive).")] = None,
         execution_date_lte: Annotated[Optional[datetime], Field(description="Only items whose `execution_date` (the DAG run's logical date) is at or before this instant (inclusive).")] = None,
         start_date_gte: Annotated[Optional[datetime], Field(description="Only items that started at or after this instant (inclusive); items that have not started are left out.")] = None,
@@ -1191,7 +1197,7 @@ class DAGRunApi:
         updated_at_gte: Annotated[Optional[datetime], Field(description="Only items last changed at or after this instant (inclusive).")] = None,
         updated_at_lte: Annotated[Optional[datetime], Field(description="Only items last changed at or before this instant (inclusive).")] = None,
         state: Annotated[Optional[Annotated[List[DagRunState], Field(min_length=1)]], Field(description="Only DAG runs in one of these states. Repeat the parameter for several states (`state=queued&state=running`).")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort DAG runs by. Prefix a field with `-` to sort descending; ties are broken by the primary key. `id` is the order in which the runs were created; `conf` compares the runs' parameters as JSON text. ")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort DAG runs by. Prefix a field with `-` to sort descending; ties are broken by the primary key. `id` is the order in which the runs were created; `conf` compares the runs' parameters as JSON text. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         fields: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="Return only these fields of each DAG run, comma-separated; `dag_id` and `dag_run_id` are always returned. Without it, every field is returned. ")] = None,
         _request_timeout: Union[
             None,
@@ -1216,6 +1222,8 @@ class DAGRunApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
+        :param cursor: Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. 
+        :type cursor: str
         :param execution_date_gte: Only items whose `execution_date` (the DAG run's logical date) is at or after this instant (inclusive).
         :type execution_date_gte: datetime
         :param execution_date_lte: Only items whose `execution_date` (the DAG run's logical date) is at or before this instant (inclusive).
@@ -1234,7 +1242,7 @@ class DAGRunApi:
         :type updated_at_lte: datetime
         :param state: Only DAG runs in one of these states. Repeat the parameter for several states (`state=queued&state=running`).
         :type state: List[DagRunState]
-        :param order_by: The field to sort DAG runs by. Prefix a field with `-` to sort descending; ties are broken by the primary key. `id` is the order in which the runs were created; `conf` compares the runs' parameters as JSON text. 
+        :param order_by: The field to sort DAG runs by. Prefix a field with `-` to sort descending; ties are broken by the primary key. `id` is the order in which the runs were created; `conf` compares the runs' parameters as JSON text. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param fields: Return only these fields of each DAG run, comma-separated; `dag_id` and `dag_run_id` are always returned. Without it, every field is returned. 
         :type fields: List[str]
@@ -1264,6 +1272,7 @@ class DAGRunApi:
             dag_id=dag_id,
             limit=limit,
             offset=offset,
+            cursor=cursor,
             execution_date_gte=execution_date_gte,
             execution_date_lte=execution_date_lte,
             start_date_gte=start_date_gte,
@@ -1309,6 +1318,7 @@ class DAGRunApi:
         dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
+        cursor: Annotated[Optional[Annotated[str, Field(strict=True, max_length=2000)]], Field(description="Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. ")] = None,
         execution_date_gte: Annotated[Optional[datetime], Field(description="Only items whose `execution_date` (the DAG run's logical date) is at or after this instant (inclusive).")] = None,
         execution_date_lte: Annotated[Optional[datetime], Field(description="Only items whose `execution_date` (the DAG run's logical date) is at or before this instant (inclusive).")] = None,
         start_date_gte: Annotated[Optional[datetime], Field(description="Only items that started at or after this instant (inclusive); items that have not started are left out.")] = None,
@@ -1318,7 +1328,7 @@ class DAGRunApi:
         updated_at_gte: Annotated[Optional[datetime], Field(description="Only items last changed at or after this instant (inclusive).")] = None,
         updated_at_lte: Annotated[Optional[datetime], Field(description="Only items last changed at or before this instant (inclusive).")] = None,
         state: Annotated[Optional[Annotated[List[DagRunState], Field(min_length=1)]], Field(description="Only DAG runs in one of these states. Repeat the parameter for several states (`state=queued&state=running`).")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort DAG runs by. Prefix a field with `-` to sort descending; ties are broken by the primary key. `id` is the order in which the runs were created; `conf` compares the runs' parameters as JSON text. ")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort DAG runs by. Prefix a field with `-` to sort descending; ties are broken by the primary key. `id` is the order in which the runs were created; `conf` compares the runs' parameters as JSON text. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         fields: Annotated[Optional[Annotated[List[StrictStr], Field(min_length=1)]], Field(description="Return only these fields of each DAG run, comma-separated; `dag_id` and `dag_run_id` are always returned. Without it, every field is returned. ")] = None,
         _request_timeout: Union[
             None,
@@ -1343,6 +1353,8 @@ class DAGRunApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
+        :param cursor: Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. 
+        :type cursor: str
         :param execution_date_gte: Only items whose `execution_date` (the DAG run's logical date) is at or after this instant (inclusive).
         :type execution_date_gte: datetime
         :param execution_date_lte: Only items whose `execution_date` (the DAG run's logical date) is at or before this instant (inclusive).
@@ -1361,7 +1373,7 @@ class DAGRunApi:
         :type updated_at_lte: datetime
         :param state: Only DAG runs in one of these states. Repeat the parameter for several states (`state=queued&state=running`).
         :type state: List[DagRunState]
-        :param order_by: The field to sort DAG runs by. Prefix a field with `-` to sort descending; ties are broken by the primary key. `id` is the order in which the runs were created; `conf` compares the runs' parameters as JSON text. 
+        :param order_by: The field to sort DAG runs by. Prefix a field with `-` to sort descending; ties are broken by the primary key. `id` is the order in which the runs were created; `conf` compares the runs' parameters as JSON text. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param fields: Return only these fields of each DAG run, comma-separated; `dag_id` and `dag_run_id` are always returned. Without it, every field is returned. 
         :type fields: List[str]
@@ -1391,6 +1403,7 @@ class DAGRunApi:
             dag_id=dag_id,
             limit=limit,
             offset=offset,
+            cursor=cursor,
             execution_date_gte=execution_date_gte,
             execution_date_lte=execution_date_lte,
             start_date_gte=start_date_gte,
@@ -1431,6 +1444,7 @@ class DAGRunApi:
         dag_id,
         limit,
         offset,
+        cursor,
         execution_date_gte,
         execution_date_lte,
         start_date_gte,
@@ -1475,6 +1489,10 @@ class DAGRunApi:
         if offset is not None:
             
             _query_params.append(('offset', offset))
+            
+        if cursor is not None:
+            
+            _query_params.append(('cursor', cursor))
             
         if execution_date_gte is not None:
             if isinstance(execution_date_gte, datetime):
@@ -1946,6 +1964,7 @@ class DAGRunApi:
         self,
         dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
         dag_run_create: Annotated[DAGRunCreate, Field(description="The run to trigger.")],
+        idempotency_key: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=257)]], Field(description="Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -1967,6 +1986,8 @@ class DAGRunApi:
         :type dag_id: str
         :param dag_run_create: The run to trigger. (required)
         :type dag_run_create: DAGRunCreate
+        :param idempotency_key: Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). 
+        :type idempotency_key: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
                                  timeout. It can also be a pair (tuple) of
@@ -1992,6 +2013,7 @@ class DAGRunApi:
         _param = self._post_dag_run_serialize(
             dag_id=dag_id,
             dag_run_create=dag_run_create,
+            idempotency_key=idempotency_key,
             _request_auth=_request_auth,
             _content_type=_content_type,
             _headers=_headers,
@@ -2029,6 +2051,7 @@ class DAGRunApi:
         self,
         dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
         dag_run_create: Annotated[DAGRunCreate, Field(description="The run to trigger.")],
+        idempotency_key: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=257)]], Field(description="Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -2050,6 +2073,8 @@ class DAGRunApi:
         :type dag_id: str
         :param dag_run_create: The run to trigger. (required)
         :type dag_run_create: DAGRunCreate
+        :param idempotency_key: Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). 
+        :type idempotency_key: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
                                  timeout. It can also be a pair (tuple) of
@@ -2075,6 +2100,7 @@ class DAGRunApi:
         _param = self._post_dag_run_serialize(
             dag_id=dag_id,
             dag_run_create=dag_run_create,
+            idempotency_key=idempotency_key,
             _request_auth=_request_auth,
             _content_type=_content_type,
             _headers=_headers,
@@ -2112,6 +2138,7 @@ class DAGRunApi:
         self,
         dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
         dag_run_create: Annotated[DAGRunCreate, Field(description="The run to trigger.")],
+        idempotency_key: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=257)]], Field(description="Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -2133,6 +2160,8 @@ class DAGRunApi:
         :type dag_id: str
         :param dag_run_create: The run to trigger. (required)
         :type dag_run_create: DAGRunCreate
+        :param idempotency_key: Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). 
+        :type idempotency_key: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
                                  timeout. It can also be a pair (tuple) of
@@ -2158,6 +2187,7 @@ class DAGRunApi:
         _param = self._post_dag_run_serialize(
             dag_id=dag_id,
             dag_run_create=dag_run_create,
+            idempotency_key=idempotency_key,
             _request_auth=_request_auth,
             _content_type=_content_type,
             _headers=_headers,
@@ -2190,6 +2220,7 @@ class DAGRunApi:
         self,
         dag_id,
         dag_run_create,
+        idempotency_key,
         _request_auth,
         _content_type,
         _headers,
@@ -2215,6 +2246,8 @@ class DAGRunApi:
             _path_params['dag_id'] = dag_id
         # process the query parameters
         # process the header parameters
+        if idempotency_key is not None:
+            _header_params['Idempotency-Key'] = idempotency_key
         # process the form parameters
         # process the body parameter
         if dag_run_create is not None:
@@ -2973,6 +3006,351 @@ class DAGRunApi:
         return self.api_client.param_serialize(
             method='PATCH',
             resource_path='/dags/{dag_id}/dagRuns/{dag_run_id}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def wait_dag_run_until_finished(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        timeout: Annotated[Union[Annotated[float, Field(le=3600, strict=True, ge=0)], Annotated[int, Field(le=3600, strict=True, ge=0)]], Field(description="How many seconds to wait for the run to finish, from 0 to 3600 (an hour; wait longer by asking again). The answer ends when the run finishes or this time has passed, whichever comes first; `0` answers the run's state at once. A value outside the bounds is rejected with 400. ")],
+        result: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=250)]], Field(min_length=1, max_length=50)]], Field(description="Tasks whose return values (their `return_value` XCom) the last line carries once the run has finished, comma-separated, at most 50. Each must be a task of the DAG (otherwise 422), and asking for them needs `can_read` on `XComs` too (otherwise 403). ")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> DAGRunWaitLine:
+        """Wait for a DAG run to finish
+
+        Answers when the run has finished (`success` or `failed`) or `timeout` seconds have passed, as a stream of newline-delimited JSON (`application/x-ndjson`), so that a client need not poll: the first line is the run's state when the wait begins, then one line for each change of state the server sees (it looks at every waited-for run once per `[api] wait_poll_interval`, one second unless configured), and the last line says how the wait ended: a finished state with the return values of the tasks named in `result`, the timeout (`\"timed_out\": true`) or the run's deletion (`\"deleted\": true`).  Everything that can be refused is checked before the first line is sent: credentials, permissions (`result` also needs `can_read` on `XComs`), the DAG and the run (404), the parameters (400) and the tasks named in `result` (422). A waiting request holds no database connection and no worker thread; closing the connection ends the wait.  A run triggered just before, waited for with `result=transform`, answers for example:  ``` {\"state\":\"queued\"} {\"state\":\"running\"} {\"state\":\"success\",\"results\":{\"transform\":{\"count\":3,\"total\":49.75}}} ``` 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param timeout: How many seconds to wait for the run to finish, from 0 to 3600 (an hour; wait longer by asking again). The answer ends when the run finishes or this time has passed, whichever comes first; `0` answers the run's state at once. A value outside the bounds is rejected with 400.  (required)
+        :type timeout: float
+        :param result: Tasks whose return values (their `return_value` XCom) the last line carries once the run has finished, comma-separated, at most 50. Each must be a task of the DAG (otherwise 422), and asking for them needs `can_read` on `XComs` too (otherwise 403). 
+        :type result: List[str]
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._wait_dag_run_until_finished_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            timeout=timeout,
+            result=result,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "DAGRunWaitLine",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '406': "Error",
+            '414': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def wait_dag_run_until_finished_with_http_info(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        timeout: Annotated[Union[Annotated[float, Field(le=3600, strict=True, ge=0)], Annotated[int, Field(le=3600, strict=True, ge=0)]], Field(description="How many seconds to wait for the run to finish, from 0 to 3600 (an hour; wait longer by asking again). The answer ends when the run finishes or this time has passed, whichever comes first; `0` answers the run's state at once. A value outside the bounds is rejected with 400. ")],
+        result: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=250)]], Field(min_length=1, max_length=50)]], Field(description="Tasks whose return values (their `return_value` XCom) the last line carries once the run has finished, comma-separated, at most 50. Each must be a task of the DAG (otherwise 422), and asking for them needs `can_read` on `XComs` too (otherwise 403). ")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[DAGRunWaitLine]:
+        """Wait for a DAG run to finish
+
+        Answers when the run has finished (`success` or `failed`) or `timeout` seconds have passed, as a stream of newline-delimited JSON (`application/x-ndjson`), so that a client need not poll: the first line is the run's state when the wait begins, then one line for each change of state the server sees (it looks at every waited-for run once per `[api] wait_poll_interval`, one second unless configured), and the last line says how the wait ended: a finished state with the return values of the tasks named in `result`, the timeout (`\"timed_out\": true`) or the run's deletion (`\"deleted\": true`).  Everything that can be refused is checked before the first line is sent: credentials, permissions (`result` also needs `can_read` on `XComs`), the DAG and the run (404), the parameters (400) and the tasks named in `result` (422). A waiting request holds no database connection and no worker thread; closing the connection ends the wait.  A run triggered just before, waited for with `result=transform`, answers for example:  ``` {\"state\":\"queued\"} {\"state\":\"running\"} {\"state\":\"success\",\"results\":{\"transform\":{\"count\":3,\"total\":49.75}}} ``` 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param timeout: How many seconds to wait for the run to finish, from 0 to 3600 (an hour; wait longer by asking again). The answer ends when the run finishes or this time has passed, whichever comes first; `0` answers the run's state at once. A value outside the bounds is rejected with 400.  (required)
+        :type timeout: float
+        :param result: Tasks whose return values (their `return_value` XCom) the last line carries once the run has finished, comma-separated, at most 50. Each must be a task of the DAG (otherwise 422), and asking for them needs `can_read` on `XComs` too (otherwise 403). 
+        :type result: List[str]
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._wait_dag_run_until_finished_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            timeout=timeout,
+            result=result,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "DAGRunWaitLine",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '406': "Error",
+            '414': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def wait_dag_run_until_finished_without_preload_content(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        timeout: Annotated[Union[Annotated[float, Field(le=3600, strict=True, ge=0)], Annotated[int, Field(le=3600, strict=True, ge=0)]], Field(description="How many seconds to wait for the run to finish, from 0 to 3600 (an hour; wait longer by asking again). The answer ends when the run finishes or this time has passed, whichever comes first; `0` answers the run's state at once. A value outside the bounds is rejected with 400. ")],
+        result: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=250)]], Field(min_length=1, max_length=50)]], Field(description="Tasks whose return values (their `return_value` XCom) the last line carries once the run has finished, comma-separated, at most 50. Each must be a task of the DAG (otherwise 422), and asking for them needs `can_read` on `XComs` too (otherwise 403). ")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Wait for a DAG run to finish
+
+        Answers when the run has finished (`success` or `failed`) or `timeout` seconds have passed, as a stream of newline-delimited JSON (`application/x-ndjson`), so that a client need not poll: the first line is the run's state when the wait begins, then one line for each change of state the server sees (it looks at every waited-for run once per `[api] wait_poll_interval`, one second unless configured), and the last line says how the wait ended: a finished state with the return values of the tasks named in `result`, the timeout (`\"timed_out\": true`) or the run's deletion (`\"deleted\": true`).  Everything that can be refused is checked before the first line is sent: credentials, permissions (`result` also needs `can_read` on `XComs`), the DAG and the run (404), the parameters (400) and the tasks named in `result` (422). A waiting request holds no database connection and no worker thread; closing the connection ends the wait.  A run triggered just before, waited for with `result=transform`, answers for example:  ``` {\"state\":\"queued\"} {\"state\":\"running\"} {\"state\":\"success\",\"results\":{\"transform\":{\"count\":3,\"total\":49.75}}} ``` 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param timeout: How many seconds to wait for the run to finish, from 0 to 3600 (an hour; wait longer by asking again). The answer ends when the run finishes or this time has passed, whichever comes first; `0` answers the run's state at once. A value outside the bounds is rejected with 400.  (required)
+        :type timeout: float
+        :param result: Tasks whose return values (their `return_value` XCom) the last line carries once the run has finished, comma-separated, at most 50. Each must be a task of the DAG (otherwise 422), and asking for them needs `can_read` on `XComs` too (otherwise 403). 
+        :type result: List[str]
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._wait_dag_run_until_finished_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            timeout=timeout,
+            result=result,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "DAGRunWaitLine",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '406': "Error",
+            '414': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _wait_dag_run_until_finished_serialize(
+        self,
+        dag_id,
+        dag_run_id,
+        timeout,
+        result,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+            'result': 'csv',
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if dag_id is not None:
+            _path_params['dag_id'] = dag_id
+        if dag_run_id is not None:
+            _path_params['dag_run_id'] = dag_run_id
+        # process the query parameters
+        if timeout is not None:
+            
+            _query_params.append(('timeout', timeout))
+            
+        if result is not None:
+            
+            _query_params.append(('result', result))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/x-ndjson', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'Cookie', 
+            'Basic', 
+            'Bearer', 
+            'Negotiate'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/dags/{dag_id}/dagRuns/{dag_run_id}/wait',
             path_params=_path_params,
             query_params=_query_params,
             header_params=_header_params,

@@ -1,7 +1,7 @@
 """
     Windsock API
 
-    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
+    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. An entry   with `when` is needed only when the request does what `when` says (the bulk operations'   action kinds); the operation checks it before changing anything. A `403` names the   permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending; repeat it to sort by up to 5 fields in turn), and carry `total_entries` plus   RFC 8288 `Link` headers for the next and previous pages. The lists of DAG runs and task   instances also page by `cursor` (`next_cursor` and `previous_cursor` in the answer), which   costs the same however deep the page and counts nothing. - **Creates** (`POST` on a collection of DAG runs, variables, connections, pools, users,   roles or dataset events) take an `Idempotency-Key` header: a retry with the same key and   request gets the first answer again instead of creating a second object. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
 
     The version of the OpenAPI document: 1.0.0
     Generated by OpenAPI Generator (https://openapi-generator.tech)
@@ -18,7 +18,9 @@ from typing_extensions import Annotated
 from pydantic import Field, StrictStr, field_validator
 from typing import List, Optional
 from typing_extensions import Annotated
+from windsock_client.models.bulk_response import BulkResponse
 from windsock_client.models.pool import Pool
+from windsock_client.models.pool_bulk_body import PoolBulkBody
 from windsock_client.models.pool_collection import PoolCollection
 from windsock_client.models.pool_create import PoolCreate
 from windsock_client.models.pool_update import PoolUpdate
@@ -39,6 +41,314 @@ class PoolApi:
         if api_client is None:
             api_client = ApiClient.get_default()
         self.api_client = api_client
+
+
+    @validate_call
+    def bulk_pools(
+        self,
+        pool_bulk_body: Annotated[PoolBulkBody, Field(description="The actions to apply.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> BulkResponse:
+        """Create, update and delete pools in bulk
+
+        Applies a list of `create`, `update` and `delete` actions to pools, in order, and answers 200 with what each kind of action did: the keys that succeeded, those skipped, and one problem per entity that failed. Each action is applied on its own, as one unit: when any of its entities fails (with `fail` as its `action_on_existence` or `action_on_non_existence`, or because the entity breaks a rule of the single-object operation, with that operation's status), the action changes nothing; the other actions still apply. Entities are checked as the single-object create, update and delete operations check them. `default_pool` cannot be deleted (that entity fails with 409, as `DELETE /pools/default_pool` does).  Permissions are checked before anything changes, for the whole request: each kind of action needs its permission on Pools (see `x-permissions`), and a body holding an action the caller may not do is `403` naming every missing permission, with nothing changed.  Limits: at most 10 actions, each with at most 1000 entities (more is `400`); a body without `actions` is `422`. The event log gets one row per action that changed something, naming the operation, the action and the keys changed, never the values. 
+
+        :param pool_bulk_body: The actions to apply. (required)
+        :type pool_bulk_body: PoolBulkBody
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._bulk_pools_serialize(
+            pool_bulk_body=pool_bulk_body,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "BulkResponse",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '413': "Error",
+            '414': "Error",
+            '415': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def bulk_pools_with_http_info(
+        self,
+        pool_bulk_body: Annotated[PoolBulkBody, Field(description="The actions to apply.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[BulkResponse]:
+        """Create, update and delete pools in bulk
+
+        Applies a list of `create`, `update` and `delete` actions to pools, in order, and answers 200 with what each kind of action did: the keys that succeeded, those skipped, and one problem per entity that failed. Each action is applied on its own, as one unit: when any of its entities fails (with `fail` as its `action_on_existence` or `action_on_non_existence`, or because the entity breaks a rule of the single-object operation, with that operation's status), the action changes nothing; the other actions still apply. Entities are checked as the single-object create, update and delete operations check them. `default_pool` cannot be deleted (that entity fails with 409, as `DELETE /pools/default_pool` does).  Permissions are checked before anything changes, for the whole request: each kind of action needs its permission on Pools (see `x-permissions`), and a body holding an action the caller may not do is `403` naming every missing permission, with nothing changed.  Limits: at most 10 actions, each with at most 1000 entities (more is `400`); a body without `actions` is `422`. The event log gets one row per action that changed something, naming the operation, the action and the keys changed, never the values. 
+
+        :param pool_bulk_body: The actions to apply. (required)
+        :type pool_bulk_body: PoolBulkBody
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._bulk_pools_serialize(
+            pool_bulk_body=pool_bulk_body,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "BulkResponse",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '413': "Error",
+            '414': "Error",
+            '415': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def bulk_pools_without_preload_content(
+        self,
+        pool_bulk_body: Annotated[PoolBulkBody, Field(description="The actions to apply.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Create, update and delete pools in bulk
+
+        Applies a list of `create`, `update` and `delete` actions to pools, in order, and answers 200 with what each kind of action did: the keys that succeeded, those skipped, and one problem per entity that failed. Each action is applied on its own, as one unit: when any of its entities fails (with `fail` as its `action_on_existence` or `action_on_non_existence`, or because the entity breaks a rule of the single-object operation, with that operation's status), the action changes nothing; the other actions still apply. Entities are checked as the single-object create, update and delete operations check them. `default_pool` cannot be deleted (that entity fails with 409, as `DELETE /pools/default_pool` does).  Permissions are checked before anything changes, for the whole request: each kind of action needs its permission on Pools (see `x-permissions`), and a body holding an action the caller may not do is `403` naming every missing permission, with nothing changed.  Limits: at most 10 actions, each with at most 1000 entities (more is `400`); a body without `actions` is `422`. The event log gets one row per action that changed something, naming the operation, the action and the keys changed, never the values. 
+
+        :param pool_bulk_body: The actions to apply. (required)
+        :type pool_bulk_body: PoolBulkBody
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._bulk_pools_serialize(
+            pool_bulk_body=pool_bulk_body,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "BulkResponse",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '413': "Error",
+            '414': "Error",
+            '415': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _bulk_pools_serialize(
+        self,
+        pool_bulk_body,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+        if pool_bulk_body is not None:
+            _body_params = pool_bulk_body
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+        # set the HTTP header `Content-Type`
+        if _content_type:
+            _header_params['Content-Type'] = _content_type
+        else:
+            _default_content_type = (
+                self.api_client.select_header_content_type(
+                    [
+                        'application/json'
+                    ]
+                )
+            )
+            if _default_content_type is not None:
+                _header_params['Content-Type'] = _default_content_type
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'Cookie', 
+            'Basic', 
+            'Bearer', 
+            'Negotiate'
+        ]
+
+        return self.api_client.param_serialize(
+            method='PATCH',
+            resource_path='/pools',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
 
 
     @validate_call
@@ -662,7 +972,7 @@ class PoolApi:
         self,
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort pools by (`id` is the order of creation). Prefix a field with `-` to sort descending; ties are broken by the primary key.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort pools by (`id` is the order of creation). Prefix a field with `-` to sort descending; ties are broken by the primary key. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -684,7 +994,7 @@ class PoolApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort pools by (`id` is the order of creation). Prefix a field with `-` to sort descending; ties are broken by the primary key.
+        :param order_by: The field to sort pools by (`id` is the order of creation). Prefix a field with `-` to sort descending; ties are broken by the primary key. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -744,7 +1054,7 @@ class PoolApi:
         self,
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort pools by (`id` is the order of creation). Prefix a field with `-` to sort descending; ties are broken by the primary key.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort pools by (`id` is the order of creation). Prefix a field with `-` to sort descending; ties are broken by the primary key. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -766,7 +1076,7 @@ class PoolApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort pools by (`id` is the order of creation). Prefix a field with `-` to sort descending; ties are broken by the primary key.
+        :param order_by: The field to sort pools by (`id` is the order of creation). Prefix a field with `-` to sort descending; ties are broken by the primary key. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -826,7 +1136,7 @@ class PoolApi:
         self,
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort pools by (`id` is the order of creation). Prefix a field with `-` to sort descending; ties are broken by the primary key.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort pools by (`id` is the order of creation). Prefix a field with `-` to sort descending; ties are broken by the primary key. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -848,7 +1158,7 @@ class PoolApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort pools by (`id` is the order of creation). Prefix a field with `-` to sort descending; ties are broken by the primary key.
+        :param order_by: The field to sort pools by (`id` is the order of creation). Prefix a field with `-` to sort descending; ties are broken by the primary key. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -1348,6 +1658,7 @@ class PoolApi:
     def post_pool(
         self,
         pool_create: Annotated[PoolCreate, Field(description="The pool to create.")],
+        idempotency_key: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=257)]], Field(description="Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -1367,6 +1678,8 @@ class PoolApi:
 
         :param pool_create: The pool to create. (required)
         :type pool_create: PoolCreate
+        :param idempotency_key: Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). 
+        :type idempotency_key: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
                                  timeout. It can also be a pair (tuple) of
@@ -1391,6 +1704,7 @@ class PoolApi:
 
         _param = self._post_pool_serialize(
             pool_create=pool_create,
+            idempotency_key=idempotency_key,
             _request_auth=_request_auth,
             _content_type=_content_type,
             _headers=_headers,
@@ -1426,6 +1740,7 @@ class PoolApi:
     def post_pool_with_http_info(
         self,
         pool_create: Annotated[PoolCreate, Field(description="The pool to create.")],
+        idempotency_key: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=257)]], Field(description="Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -1445,6 +1760,8 @@ class PoolApi:
 
         :param pool_create: The pool to create. (required)
         :type pool_create: PoolCreate
+        :param idempotency_key: Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). 
+        :type idempotency_key: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
                                  timeout. It can also be a pair (tuple) of
@@ -1469,6 +1786,7 @@ class PoolApi:
 
         _param = self._post_pool_serialize(
             pool_create=pool_create,
+            idempotency_key=idempotency_key,
             _request_auth=_request_auth,
             _content_type=_content_type,
             _headers=_headers,
@@ -1504,6 +1822,7 @@ class PoolApi:
     def post_pool_without_preload_content(
         self,
         pool_create: Annotated[PoolCreate, Field(description="The pool to create.")],
+        idempotency_key: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=257)]], Field(description="Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -1523,6 +1842,8 @@ class PoolApi:
 
         :param pool_create: The pool to create. (required)
         :type pool_create: PoolCreate
+        :param idempotency_key: Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). 
+        :type idempotency_key: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
                                  timeout. It can also be a pair (tuple) of
@@ -1547,6 +1868,7 @@ class PoolApi:
 
         _param = self._post_pool_serialize(
             pool_create=pool_create,
+            idempotency_key=idempotency_key,
             _request_auth=_request_auth,
             _content_type=_content_type,
             _headers=_headers,
@@ -1577,6 +1899,7 @@ class PoolApi:
     def _post_pool_serialize(
         self,
         pool_create,
+        idempotency_key,
         _request_auth,
         _content_type,
         _headers,
@@ -1600,6 +1923,8 @@ class PoolApi:
         # process the path parameters
         # process the query parameters
         # process the header parameters
+        if idempotency_key is not None:
+            _header_params['Idempotency-Key'] = idempotency_key
         # process the form parameters
         # process the body parameter
         if pool_create is not None:

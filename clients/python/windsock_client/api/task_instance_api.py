@@ -1,7 +1,7 @@
 """
     Windsock API
 
-    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
+    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. An entry   with `when` is needed only when the request does what `when` says (the bulk operations'   action kinds); the operation checks it before changing anything. A `403` names the   permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending; repeat it to sort by up to 5 fields in turn), and carry `total_entries` plus   RFC 8288 `Link` headers for the next and previous pages. The lists of DAG runs and task   instances also page by `cursor` (`next_cursor` and `previous_cursor` in the answer), which   costs the same however deep the page and counts nothing. - **Creates** (`POST` on a collection of DAG runs, variables, connections, pools, users,   roles or dataset events) take an `Idempotency-Key` header: a retry with the same key and   request gets the first answer again instead of creating a second object. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
 
     The version of the OpenAPI document: 1.0.0
     Generated by OpenAPI Generator (https://openapi-generator.tech)
@@ -1450,7 +1450,7 @@ class TaskInstanceApi:
         map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -1480,7 +1480,7 @@ class TaskInstanceApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.
+        :param order_by: The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -1549,7 +1549,7 @@ class TaskInstanceApi:
         map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -1579,7 +1579,7 @@ class TaskInstanceApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.
+        :param order_by: The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -1648,7 +1648,7 @@ class TaskInstanceApi:
         map_index: Annotated[int, Field(le=2147483647, strict=True, ge=-1, description="The map index of the task instance. A mapped task has one instance per map index, numbered from `0`; `-1` is the index of the one instance of a task that is not mapped (so `.../{task_id}/-1` is the same task instance as `.../{task_id}`). An index that the task has no instance of in the run is 404. ")],
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -1678,7 +1678,7 @@ class TaskInstanceApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.
+        :param order_by: The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -2215,7 +2215,8 @@ class TaskInstanceApi:
         executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.")] = None,
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. ")] = None,
+        cursor: Annotated[Optional[Annotated[str, Field(strict=True, max_length=2000)]], Field(description="Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. ")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -2271,7 +2272,9 @@ class TaskInstanceApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. 
+        :param cursor: Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. 
+        :type cursor: str
+        :param order_by: The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -2315,6 +2318,7 @@ class TaskInstanceApi:
             executor=executor,
             limit=limit,
             offset=offset,
+            cursor=cursor,
             order_by=order_by,
             _request_auth=_request_auth,
             _content_type=_content_type,
@@ -2366,7 +2370,8 @@ class TaskInstanceApi:
         executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.")] = None,
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. ")] = None,
+        cursor: Annotated[Optional[Annotated[str, Field(strict=True, max_length=2000)]], Field(description="Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. ")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -2422,7 +2427,9 @@ class TaskInstanceApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. 
+        :param cursor: Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. 
+        :type cursor: str
+        :param order_by: The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -2466,6 +2473,7 @@ class TaskInstanceApi:
             executor=executor,
             limit=limit,
             offset=offset,
+            cursor=cursor,
             order_by=order_by,
             _request_auth=_request_auth,
             _content_type=_content_type,
@@ -2517,7 +2525,8 @@ class TaskInstanceApi:
         executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.")] = None,
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. ")] = None,
+        cursor: Annotated[Optional[Annotated[str, Field(strict=True, max_length=2000)]], Field(description="Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. ")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -2573,7 +2582,9 @@ class TaskInstanceApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. 
+        :param cursor: Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. 
+        :type cursor: str
+        :param order_by: The field to sort the mapped task instances of a task by. Prefix a field with `-` to sort descending; ties are broken by the map index (in the same direction), which is also the order of the default. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -2617,6 +2628,7 @@ class TaskInstanceApi:
             executor=executor,
             limit=limit,
             offset=offset,
+            cursor=cursor,
             order_by=order_by,
             _request_auth=_request_auth,
             _content_type=_content_type,
@@ -2663,6 +2675,7 @@ class TaskInstanceApi:
         executor,
         limit,
         offset,
+        cursor,
         order_by,
         _request_auth,
         _content_type,
@@ -2831,6 +2844,10 @@ class TaskInstanceApi:
         if offset is not None:
             
             _query_params.append(('offset', offset))
+            
+        if cursor is not None:
+            
+            _query_params.append(('cursor', cursor))
             
         if order_by is not None:
             
@@ -3541,7 +3558,7 @@ class TaskInstanceApi:
         task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -3569,7 +3586,7 @@ class TaskInstanceApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.
+        :param order_by: The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -3636,7 +3653,7 @@ class TaskInstanceApi:
         task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -3664,7 +3681,7 @@ class TaskInstanceApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.
+        :param order_by: The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -3731,7 +3748,7 @@ class TaskInstanceApi:
         task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -3759,7 +3776,7 @@ class TaskInstanceApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number.
+        :param order_by: The field to sort the tries of a task instance by. Prefix a field with `-` to sort descending; ties are broken by the try number. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -4276,7 +4293,8 @@ class TaskInstanceApi:
         executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.")] = None,
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. ")] = None,
+        cursor: Annotated[Optional[Annotated[str, Field(strict=True, max_length=2000)]], Field(description="Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. ")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -4330,7 +4348,9 @@ class TaskInstanceApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. 
+        :param cursor: Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. 
+        :type cursor: str
+        :param order_by: The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -4373,6 +4393,7 @@ class TaskInstanceApi:
             executor=executor,
             limit=limit,
             offset=offset,
+            cursor=cursor,
             order_by=order_by,
             _request_auth=_request_auth,
             _content_type=_content_type,
@@ -4423,7 +4444,8 @@ class TaskInstanceApi:
         executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.")] = None,
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. ")] = None,
+        cursor: Annotated[Optional[Annotated[str, Field(strict=True, max_length=2000)]], Field(description="Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. ")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -4477,7 +4499,9 @@ class TaskInstanceApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. 
+        :param cursor: Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. 
+        :type cursor: str
+        :param order_by: The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -4520,6 +4544,7 @@ class TaskInstanceApi:
             executor=executor,
             limit=limit,
             offset=offset,
+            cursor=cursor,
             order_by=order_by,
             _request_auth=_request_auth,
             _content_type=_content_type,
@@ -4570,7 +4595,8 @@ class TaskInstanceApi:
         executor: Annotated[Optional[Annotated[List[Annotated[str, Field(min_length=1, strict=True, max_length=1000)]], Field(min_length=1)]], Field(description="Only task instances assigned to one of these executors. Repeat the parameter for several executors. A value cannot hold a comma, which separates values.")] = None,
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. ")] = None,
+        cursor: Annotated[Optional[Annotated[str, Field(strict=True, max_length=2000)]], Field(description="Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. ")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -4624,7 +4650,9 @@ class TaskInstanceApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. 
+        :param cursor: Cursor paging, instead of `offset`: send `cursor` empty (`?cursor=`) for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. A cursor page is read from an index from where the previous one ended, so it costs the same however deep into the list it is, and no count is made: `total_entries` is the number of items on the page, and there are no `Link` headers. A cursor is opaque and bound to the query it was issued for: send it with the same path, filters and `order_by` (only `limit` and `fields` may change). A cursor that this server did not issue for that query (changed, made up, or from another query) is 400, and so is a request with both `cursor` and `offset`. 
+        :type cursor: str
+        :param order_by: The field to sort task instances by. Prefix a field with `-` to sort descending; ties are broken by the primary key (DAG id, run id, task id, map index), which is also the order of the default. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -4667,6 +4695,7 @@ class TaskInstanceApi:
             executor=executor,
             limit=limit,
             offset=offset,
+            cursor=cursor,
             order_by=order_by,
             _request_auth=_request_auth,
             _content_type=_content_type,
@@ -4712,6 +4741,7 @@ class TaskInstanceApi:
         executor,
         limit,
         offset,
+        cursor,
         order_by,
         _request_auth,
         _content_type,
@@ -4878,6 +4908,10 @@ class TaskInstanceApi:
         if offset is not None:
             
             _query_params.append(('offset', offset))
+            
+        if cursor is not None:
+            
+            _query_params.append(('cursor', cursor))
             
         if order_by is not None:
             

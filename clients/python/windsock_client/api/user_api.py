@@ -1,7 +1,7 @@
 """
     Windsock API
 
-    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
+    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. An entry   with `when` is needed only when the request does what `when` says (the bulk operations'   action kinds); the operation checks it before changing anything. A `403` names the   permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending; repeat it to sort by up to 5 fields in turn), and carry `total_entries` plus   RFC 8288 `Link` headers for the next and previous pages. The lists of DAG runs and task   instances also page by `cursor` (`next_cursor` and `previous_cursor` in the answer), which   costs the same however deep the page and counts nothing. - **Creates** (`POST` on a collection of DAG runs, variables, connections, pools, users,   roles or dataset events) take an `Idempotency-Key` header: a retry with the same key and   request gets the first answer again instead of creating a second object. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
 
     The version of the OpenAPI document: 1.0.0
     Generated by OpenAPI Generator (https://openapi-generator.tech)
@@ -662,7 +662,7 @@ class UserApi:
         self,
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort users by. `id` is the order of creation, `user_name` is `username` and `is_active` is `active` (Airflow 2's names); `role` is the alphabetically first of the user's roles, and a user without roles sorts last (first descending). Prefix a field with `-` to sort descending; ties are broken by the primary key.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort users by. `id` is the order of creation, `user_name` is `username` and `is_active` is `active` (Airflow 2's names); `role` is the alphabetically first of the user's roles, and a user without roles sorts last (first descending). Prefix a field with `-` to sort descending; ties are broken by the primary key. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -684,7 +684,7 @@ class UserApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort users by. `id` is the order of creation, `user_name` is `username` and `is_active` is `active` (Airflow 2's names); `role` is the alphabetically first of the user's roles, and a user without roles sorts last (first descending). Prefix a field with `-` to sort descending; ties are broken by the primary key.
+        :param order_by: The field to sort users by. `id` is the order of creation, `user_name` is `username` and `is_active` is `active` (Airflow 2's names); `role` is the alphabetically first of the user's roles, and a user without roles sorts last (first descending). Prefix a field with `-` to sort descending; ties are broken by the primary key. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -744,7 +744,7 @@ class UserApi:
         self,
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort users by. `id` is the order of creation, `user_name` is `username` and `is_active` is `active` (Airflow 2's names); `role` is the alphabetically first of the user's roles, and a user without roles sorts last (first descending). Prefix a field with `-` to sort descending; ties are broken by the primary key.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort users by. `id` is the order of creation, `user_name` is `username` and `is_active` is `active` (Airflow 2's names); `role` is the alphabetically first of the user's roles, and a user without roles sorts last (first descending). Prefix a field with `-` to sort descending; ties are broken by the primary key. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -766,7 +766,7 @@ class UserApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort users by. `id` is the order of creation, `user_name` is `username` and `is_active` is `active` (Airflow 2's names); `role` is the alphabetically first of the user's roles, and a user without roles sorts last (first descending). Prefix a field with `-` to sort descending; ties are broken by the primary key.
+        :param order_by: The field to sort users by. `id` is the order of creation, `user_name` is `username` and `is_active` is `active` (Airflow 2's names); `role` is the alphabetically first of the user's roles, and a user without roles sorts last (first descending). Prefix a field with `-` to sort descending; ties are broken by the primary key. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -826,7 +826,7 @@ class UserApi:
         self,
         limit: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=1)]], Field(description="How many items to return: at most `[api] maximum_page_limit`, which is 100 unless configured (the contract a running server serves at `/api/v1/openapi.json` carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with `offset`. ")] = None,
         offset: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=0)]], Field(description="How many items to skip before the first one returned.")] = None,
-        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort users by. `id` is the order of creation, `user_name` is `username` and `is_active` is `active` (Airflow 2's names); `role` is the alphabetically first of the user's roles, and a user without roles sorts last (first descending). Prefix a field with `-` to sort descending; ties are broken by the primary key.")] = None,
+        order_by: Annotated[Optional[StrictStr], Field(description="The field to sort users by. `id` is the order of creation, `user_name` is `username` and `is_active` is `active` (Airflow 2's names); `role` is the alphabetically first of the user's roles, and a user without roles sorts last (first descending). Prefix a field with `-` to sort descending; ties are broken by the primary key. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -848,7 +848,7 @@ class UserApi:
         :type limit: int
         :param offset: How many items to skip before the first one returned.
         :type offset: int
-        :param order_by: The field to sort users by. `id` is the order of creation, `user_name` is `username` and `is_active` is `active` (Airflow 2's names); `role` is the alphabetically first of the user's roles, and a user without roles sorts last (first descending). Prefix a field with `-` to sort descending; ties are broken by the primary key.
+        :param order_by: The field to sort users by. `id` is the order of creation, `user_name` is `username` and `is_active` is `active` (Airflow 2's names); `role` is the alphabetically first of the user's roles, and a user without roles sorts last (first descending). Prefix a field with `-` to sort descending; ties are broken by the primary key. Repeat `order_by` to sort by up to 5 fields in turn (`?order_by=state&order_by=-start_date`: by state, then the latest first within a state); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
         :type order_by: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
@@ -1348,6 +1348,7 @@ class UserApi:
     def post_user(
         self,
         user_create: Annotated[UserCreate, Field(description="The user to create.")],
+        idempotency_key: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=257)]], Field(description="Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -1367,6 +1368,8 @@ class UserApi:
 
         :param user_create: The user to create. (required)
         :type user_create: UserCreate
+        :param idempotency_key: Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). 
+        :type idempotency_key: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
                                  timeout. It can also be a pair (tuple) of
@@ -1391,6 +1394,7 @@ class UserApi:
 
         _param = self._post_user_serialize(
             user_create=user_create,
+            idempotency_key=idempotency_key,
             _request_auth=_request_auth,
             _content_type=_content_type,
             _headers=_headers,
@@ -1426,6 +1430,7 @@ class UserApi:
     def post_user_with_http_info(
         self,
         user_create: Annotated[UserCreate, Field(description="The user to create.")],
+        idempotency_key: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=257)]], Field(description="Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -1445,6 +1450,8 @@ class UserApi:
 
         :param user_create: The user to create. (required)
         :type user_create: UserCreate
+        :param idempotency_key: Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). 
+        :type idempotency_key: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
                                  timeout. It can also be a pair (tuple) of
@@ -1469,6 +1476,7 @@ class UserApi:
 
         _param = self._post_user_serialize(
             user_create=user_create,
+            idempotency_key=idempotency_key,
             _request_auth=_request_auth,
             _content_type=_content_type,
             _headers=_headers,
@@ -1504,6 +1512,7 @@ class UserApi:
     def post_user_without_preload_content(
         self,
         user_create: Annotated[UserCreate, Field(description="The user to create.")],
+        idempotency_key: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=257)]], Field(description="Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -1523,6 +1532,8 @@ class UserApi:
 
         :param user_create: The user to create. (required)
         :type user_create: UserCreate
+        :param idempotency_key: Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). 
+        :type idempotency_key: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
                                  timeout. It can also be a pair (tuple) of
@@ -1547,6 +1558,7 @@ class UserApi:
 
         _param = self._post_user_serialize(
             user_create=user_create,
+            idempotency_key=idempotency_key,
             _request_auth=_request_auth,
             _content_type=_content_type,
             _headers=_headers,
@@ -1577,6 +1589,7 @@ class UserApi:
     def _post_user_serialize(
         self,
         user_create,
+        idempotency_key,
         _request_auth,
         _content_type,
         _headers,
@@ -1600,6 +1613,8 @@ class UserApi:
         # process the path parameters
         # process the query parameters
         # process the header parameters
+        if idempotency_key is not None:
+            _header_params['Idempotency-Key'] = idempotency_key
         # process the form parameters
         # process the body parameter
         if user_create is not None:

@@ -1,7 +1,7 @@
 """
     Windsock API
 
-    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
+    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. An entry   with `when` is needed only when the request does what `when` says (the bulk operations'   action kinds); the operation checks it before changing anything. A `403` names the   permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending; repeat it to sort by up to 5 fields in turn), and carry `total_entries` plus   RFC 8288 `Link` headers for the next and previous pages. The lists of DAG runs and task   instances also page by `cursor` (`next_cursor` and `previous_cursor` in the answer), which   costs the same however deep the page and counts nothing. - **Creates** (`POST` on a collection of DAG runs, variables, connections, pools, users,   roles or dataset events) take an `Idempotency-Key` header: a retry with the same key and   request gets the first answer again instead of creating a second object. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
 
     The version of the OpenAPI document: 1.0.0
     Generated by OpenAPI Generator (https://openapi-generator.tech)
@@ -20,6 +20,8 @@ from typing import Optional
 from typing_extensions import Annotated
 from windsock_client.models.x_com import XCom
 from windsock_client.models.x_com_collection import XComCollection
+from windsock_client.models.x_com_create import XComCreate
+from windsock_client.models.x_com_update import XComUpdate
 
 from windsock_client.api_client import ApiClient, RequestSerialized
 from windsock_client.api_response import ApiResponse
@@ -37,6 +39,356 @@ class XComApi:
         if api_client is None:
             api_client = ApiClient.get_default()
         self.api_client = api_client
+
+
+    @validate_call
+    def delete_xcom_entry(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        xcom_key: Annotated[str, Field(min_length=1, strict=True, max_length=512, description="The key the XCom entry was pushed under; a Python task's return value is stored under `return_value`.")],
+        map_index: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=-1)]], Field(description="The map index of the task instance: `-1` for a task that is not mapped, `0` to `n-1` for the `n` instances of a mapped task. When absent, an operation on one object assumes `-1` (which a mapped task has only until it is expanded, or when it expanded into nothing) and a list is not filtered by map index. An index that the task has no instance of matches nothing (404 for one object, an empty page for a list). ")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> None:
+        """Delete an XCom entry
+
+        Deletes an XCom entry of the task instance with the given `map_index` (`-1` when absent). The answer is 404 when the DAG run, the task instance or the entry does not exist. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param xcom_key: The key the XCom entry was pushed under; a Python task's return value is stored under `return_value`. (required)
+        :type xcom_key: str
+        :param map_index: The map index of the task instance: `-1` for a task that is not mapped, `0` to `n-1` for the `n` instances of a mapped task. When absent, an operation on one object assumes `-1` (which a mapped task has only until it is expanded, or when it expanded into nothing) and a list is not filtered by map index. An index that the task has no instance of matches nothing (404 for one object, an empty page for a list). 
+        :type map_index: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._delete_xcom_entry_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            xcom_key=xcom_key,
+            map_index=map_index,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '204': None,
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def delete_xcom_entry_with_http_info(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        xcom_key: Annotated[str, Field(min_length=1, strict=True, max_length=512, description="The key the XCom entry was pushed under; a Python task's return value is stored under `return_value`.")],
+        map_index: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=-1)]], Field(description="The map index of the task instance: `-1` for a task that is not mapped, `0` to `n-1` for the `n` instances of a mapped task. When absent, an operation on one object assumes `-1` (which a mapped task has only until it is expanded, or when it expanded into nothing) and a list is not filtered by map index. An index that the task has no instance of matches nothing (404 for one object, an empty page for a list). ")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[None]:
+        """Delete an XCom entry
+
+        Deletes an XCom entry of the task instance with the given `map_index` (`-1` when absent). The answer is 404 when the DAG run, the task instance or the entry does not exist. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param xcom_key: The key the XCom entry was pushed under; a Python task's return value is stored under `return_value`. (required)
+        :type xcom_key: str
+        :param map_index: The map index of the task instance: `-1` for a task that is not mapped, `0` to `n-1` for the `n` instances of a mapped task. When absent, an operation on one object assumes `-1` (which a mapped task has only until it is expanded, or when it expanded into nothing) and a list is not filtered by map index. An index that the task has no instance of matches nothing (404 for one object, an empty page for a list). 
+        :type map_index: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._delete_xcom_entry_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            xcom_key=xcom_key,
+            map_index=map_index,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '204': None,
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def delete_xcom_entry_without_preload_content(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        xcom_key: Annotated[str, Field(min_length=1, strict=True, max_length=512, description="The key the XCom entry was pushed under; a Python task's return value is stored under `return_value`.")],
+        map_index: Annotated[Optional[Annotated[int, Field(le=2147483647, strict=True, ge=-1)]], Field(description="The map index of the task instance: `-1` for a task that is not mapped, `0` to `n-1` for the `n` instances of a mapped task. When absent, an operation on one object assumes `-1` (which a mapped task has only until it is expanded, or when it expanded into nothing) and a list is not filtered by map index. An index that the task has no instance of matches nothing (404 for one object, an empty page for a list). ")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Delete an XCom entry
+
+        Deletes an XCom entry of the task instance with the given `map_index` (`-1` when absent). The answer is 404 when the DAG run, the task instance or the entry does not exist. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param xcom_key: The key the XCom entry was pushed under; a Python task's return value is stored under `return_value`. (required)
+        :type xcom_key: str
+        :param map_index: The map index of the task instance: `-1` for a task that is not mapped, `0` to `n-1` for the `n` instances of a mapped task. When absent, an operation on one object assumes `-1` (which a mapped task has only until it is expanded, or when it expanded into nothing) and a list is not filtered by map index. An index that the task has no instance of matches nothing (404 for one object, an empty page for a list). 
+        :type map_index: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._delete_xcom_entry_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            xcom_key=xcom_key,
+            map_index=map_index,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '204': None,
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '414': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _delete_xcom_entry_serialize(
+        self,
+        dag_id,
+        dag_run_id,
+        task_id,
+        xcom_key,
+        map_index,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if dag_id is not None:
+            _path_params['dag_id'] = dag_id
+        if dag_run_id is not None:
+            _path_params['dag_run_id'] = dag_run_id
+        if task_id is not None:
+            _path_params['task_id'] = task_id
+        if xcom_key is not None:
+            _path_params['xcom_key'] = xcom_key
+        # process the query parameters
+        if map_index is not None:
+            
+            _query_params.append(('map_index', map_index))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'Cookie', 
+            'Basic', 
+            'Bearer', 
+            'Negotiate'
+        ]
+
+        return self.api_client.param_serialize(
+            method='DELETE',
+            resource_path='/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries/{xcom_key}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
 
 
     @validate_call
@@ -814,6 +1166,736 @@ class XComApi:
         return self.api_client.param_serialize(
             method='GET',
             resource_path='/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries/{xcom_key}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def patch_xcom_entry(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        xcom_key: Annotated[str, Field(min_length=1, strict=True, max_length=512, description="The key the XCom entry was pushed under; a Python task's return value is stored under `return_value`.")],
+        x_com_update: Annotated[XComUpdate, Field(description="The new value.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> XCom:
+        """Update an XCom entry
+
+        Replaces the value of an XCom entry of the task instance with the body's `map_index` and returns the entry with its value as JSON. The answer is 404 when the DAG run, the task instance or the entry does not exist. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param xcom_key: The key the XCom entry was pushed under; a Python task's return value is stored under `return_value`. (required)
+        :type xcom_key: str
+        :param x_com_update: The new value. (required)
+        :type x_com_update: XComUpdate
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._patch_xcom_entry_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            xcom_key=xcom_key,
+            x_com_update=x_com_update,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "XCom",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '413': "Error",
+            '414': "Error",
+            '415': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def patch_xcom_entry_with_http_info(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        xcom_key: Annotated[str, Field(min_length=1, strict=True, max_length=512, description="The key the XCom entry was pushed under; a Python task's return value is stored under `return_value`.")],
+        x_com_update: Annotated[XComUpdate, Field(description="The new value.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[XCom]:
+        """Update an XCom entry
+
+        Replaces the value of an XCom entry of the task instance with the body's `map_index` and returns the entry with its value as JSON. The answer is 404 when the DAG run, the task instance or the entry does not exist. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param xcom_key: The key the XCom entry was pushed under; a Python task's return value is stored under `return_value`. (required)
+        :type xcom_key: str
+        :param x_com_update: The new value. (required)
+        :type x_com_update: XComUpdate
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._patch_xcom_entry_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            xcom_key=xcom_key,
+            x_com_update=x_com_update,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "XCom",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '413': "Error",
+            '414': "Error",
+            '415': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def patch_xcom_entry_without_preload_content(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        xcom_key: Annotated[str, Field(min_length=1, strict=True, max_length=512, description="The key the XCom entry was pushed under; a Python task's return value is stored under `return_value`.")],
+        x_com_update: Annotated[XComUpdate, Field(description="The new value.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Update an XCom entry
+
+        Replaces the value of an XCom entry of the task instance with the body's `map_index` and returns the entry with its value as JSON. The answer is 404 when the DAG run, the task instance or the entry does not exist. 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param xcom_key: The key the XCom entry was pushed under; a Python task's return value is stored under `return_value`. (required)
+        :type xcom_key: str
+        :param x_com_update: The new value. (required)
+        :type x_com_update: XComUpdate
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._patch_xcom_entry_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            xcom_key=xcom_key,
+            x_com_update=x_com_update,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "XCom",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '413': "Error",
+            '414': "Error",
+            '415': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _patch_xcom_entry_serialize(
+        self,
+        dag_id,
+        dag_run_id,
+        task_id,
+        xcom_key,
+        x_com_update,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if dag_id is not None:
+            _path_params['dag_id'] = dag_id
+        if dag_run_id is not None:
+            _path_params['dag_run_id'] = dag_run_id
+        if task_id is not None:
+            _path_params['task_id'] = task_id
+        if xcom_key is not None:
+            _path_params['xcom_key'] = xcom_key
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+        if x_com_update is not None:
+            _body_params = x_com_update
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+        # set the HTTP header `Content-Type`
+        if _content_type:
+            _header_params['Content-Type'] = _content_type
+        else:
+            _default_content_type = (
+                self.api_client.select_header_content_type(
+                    [
+                        'application/json'
+                    ]
+                )
+            )
+            if _default_content_type is not None:
+                _header_params['Content-Type'] = _default_content_type
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'Cookie', 
+            'Basic', 
+            'Bearer', 
+            'Negotiate'
+        ]
+
+        return self.api_client.param_serialize(
+            method='PATCH',
+            resource_path='/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries/{xcom_key}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def post_xcom_entry(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        x_com_create: Annotated[XComCreate, Field(description="The entry to create.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> XCom:
+        """Create an XCom entry
+
+        Stores a value under a key for a task instance (the one with the body's `map_index`), as if the task had pushed it, and returns the entry with its value as JSON. The answer is 404 when the DAG, the DAG run or the task instance does not exist (`~` names none), and 409 when the task instance has an entry with that key already (change it with PATCH). 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param x_com_create: The entry to create. (required)
+        :type x_com_create: XComCreate
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._post_xcom_entry_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            x_com_create=x_com_create,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '201': "XCom",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '409': "Error",
+            '413': "Error",
+            '414': "Error",
+            '415': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def post_xcom_entry_with_http_info(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        x_com_create: Annotated[XComCreate, Field(description="The entry to create.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[XCom]:
+        """Create an XCom entry
+
+        Stores a value under a key for a task instance (the one with the body's `map_index`), as if the task had pushed it, and returns the entry with its value as JSON. The answer is 404 when the DAG, the DAG run or the task instance does not exist (`~` names none), and 409 when the task instance has an entry with that key already (change it with PATCH). 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param x_com_create: The entry to create. (required)
+        :type x_com_create: XComCreate
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._post_xcom_entry_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            x_com_create=x_com_create,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '201': "XCom",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '409': "Error",
+            '413': "Error",
+            '414': "Error",
+            '415': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def post_xcom_entry_without_preload_content(
+        self,
+        dag_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`. ")],
+        dag_run_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG. ")],
+        task_id: Annotated[str, Field(min_length=1, strict=True, max_length=250, description="The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`. ")],
+        x_com_create: Annotated[XComCreate, Field(description="The entry to create.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Create an XCom entry
+
+        Stores a value under a key for a task instance (the one with the body's `map_index`), as if the task had pushed it, and returns the entry with its value as JSON. The answer is 404 when the DAG, the DAG run or the task instance does not exist (`~` names none), and 409 when the task instance has an entry with that key already (change it with PATCH). 
+
+        :param dag_id: The DAG's id. List operations beneath a DAG that read across DAGs (such as DAG runs or task instances) accept `~` here to mean every DAG; an operation on one DAG answers 404 for `~`.  (required)
+        :type dag_id: str
+        :param dag_run_id: The DAG run's id (its `run_id`), such as `scheduled__2024-05-01T00:00:00+00:00`. In the operations that list task instances or XCom entries, `~` stands for every run of the DAG.  (required)
+        :type dag_run_id: str
+        :param task_id: The task's id within its DAG (tasks in a group carry the group's id as a dotted prefix). List operations that read across tasks accept `~` here to mean every task; an operation on one task answers 404 for `~`.  (required)
+        :type task_id: str
+        :param x_com_create: The entry to create. (required)
+        :type x_com_create: XComCreate
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._post_xcom_entry_serialize(
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            task_id=task_id,
+            x_com_create=x_com_create,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '201': "XCom",
+            '400': "Error",
+            '401': "Error",
+            '403': "Error",
+            '404': "Error",
+            '409': "Error",
+            '413': "Error",
+            '414': "Error",
+            '415': "Error",
+            '422': "Error",
+            '429': "Error",
+            '431': "Error",
+            '503': "Error",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _post_xcom_entry_serialize(
+        self,
+        dag_id,
+        dag_run_id,
+        task_id,
+        x_com_create,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if dag_id is not None:
+            _path_params['dag_id'] = dag_id
+        if dag_run_id is not None:
+            _path_params['dag_run_id'] = dag_run_id
+        if task_id is not None:
+            _path_params['task_id'] = task_id
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+        if x_com_create is not None:
+            _body_params = x_com_create
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+        # set the HTTP header `Content-Type`
+        if _content_type:
+            _header_params['Content-Type'] = _content_type
+        else:
+            _default_content_type = (
+                self.api_client.select_header_content_type(
+                    [
+                        'application/json'
+                    ]
+                )
+            )
+            if _default_content_type is not None:
+                _header_params['Content-Type'] = _default_content_type
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'Cookie', 
+            'Basic', 
+            'Bearer', 
+            'Negotiate'
+        ]
+
+        return self.api_client.param_serialize(
+            method='POST',
+            resource_path='/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries',
             path_params=_path_params,
             query_params=_query_params,
             header_params=_header_params,

@@ -4,7 +4,7 @@
 """
     Windsock API
 
-    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. A `403`   names the permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending), and carry `total_entries` plus RFC 8288 `Link` headers for the next and   previous pages. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
+    The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. An entry   with `when` is needed only when the request does what `when` says (the bulk operations'   action kinds); the operation checks it before changing anything. A `403` names the   permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending; repeat it to sort by up to 5 fields in turn), and carry `total_entries` plus   RFC 8288 `Link` headers for the next and previous pages. The lists of DAG runs and task   instances also page by `cursor` (`next_cursor` and `previous_cursor` in the answer), which   costs the same however deep the page and counts nothing. - **Creates** (`POST` on a collection of DAG runs, variables, connections, pools, users,   roles or dataset events) take an `Idempotency-Key` header: a retry with the same key and   request gets the first answer again instead of creating a second object. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
 
     The version of the OpenAPI document: 1.0.0
     Generated by OpenAPI Generator (https://openapi-generator.tech)
@@ -21,7 +21,16 @@ from windsock_client.models.api_token import ApiToken
 from windsock_client.models.api_token_collection import ApiTokenCollection
 from windsock_client.models.api_token_create import ApiTokenCreate
 from windsock_client.models.api_token_created import ApiTokenCreated
+from windsock_client.models.backfill import Backfill
+from windsock_client.models.backfill_collection import BackfillCollection
+from windsock_client.models.backfill_create import BackfillCreate
 from windsock_client.models.basic_dag_run import BasicDAGRun
+from windsock_client.models.bulk_action_on_existence import BulkActionOnExistence
+from windsock_client.models.bulk_action_on_non_existence import BulkActionOnNonExistence
+from windsock_client.models.bulk_action_result import BulkActionResult
+from windsock_client.models.bulk_delete_action import BulkDeleteAction
+from windsock_client.models.bulk_error import BulkError
+from windsock_client.models.bulk_response import BulkResponse
 from windsock_client.models.class_reference import ClassReference
 from windsock_client.models.clear_dag_run import ClearDagRun
 from windsock_client.models.clear_dag_run_result import ClearDagRunResult
@@ -31,6 +40,10 @@ from windsock_client.models.config import Config
 from windsock_client.models.config_option import ConfigOption
 from windsock_client.models.config_section import ConfigSection
 from windsock_client.models.connection import Connection
+from windsock_client.models.connection_bulk_action import ConnectionBulkAction
+from windsock_client.models.connection_bulk_body import ConnectionBulkBody
+from windsock_client.models.connection_bulk_create_action import ConnectionBulkCreateAction
+from windsock_client.models.connection_bulk_update_action import ConnectionBulkUpdateAction
 from windsock_client.models.connection_collection import ConnectionCollection
 from windsock_client.models.connection_collection_item import ConnectionCollectionItem
 from windsock_client.models.connection_create import ConnectionCreate
@@ -44,6 +57,7 @@ from windsock_client.models.dag_patch import DAGPatch
 from windsock_client.models.dag_run import DAGRun
 from windsock_client.models.dag_run_collection import DAGRunCollection
 from windsock_client.models.dag_run_create import DAGRunCreate
+from windsock_client.models.dag_run_wait_line import DAGRunWaitLine
 from windsock_client.models.dag_run_state import DagRunState
 from windsock_client.models.dag_schedule_dataset_reference import DagScheduleDatasetReference
 from windsock_client.models.dag_source import DagSource
@@ -57,6 +71,8 @@ from windsock_client.models.dataset import Dataset
 from windsock_client.models.dataset_collection import DatasetCollection
 from windsock_client.models.dataset_event import DatasetEvent
 from windsock_client.models.dataset_event_collection import DatasetEventCollection
+from windsock_client.models.dry_run_backfill import DryRunBackfill
+from windsock_client.models.dry_run_backfill_collection import DryRunBackfillCollection
 from windsock_client.models.error import Error
 from windsock_client.models.event_log import EventLog
 from windsock_client.models.event_log_collection import EventLogCollection
@@ -74,6 +90,10 @@ from windsock_client.models.permission_list_item import PermissionListItem
 from windsock_client.models.plugin_collection import PluginCollection
 from windsock_client.models.plugin_collection_item import PluginCollectionItem
 from windsock_client.models.pool import Pool
+from windsock_client.models.pool_bulk_action import PoolBulkAction
+from windsock_client.models.pool_bulk_body import PoolBulkBody
+from windsock_client.models.pool_bulk_create_action import PoolBulkCreateAction
+from windsock_client.models.pool_bulk_update_action import PoolBulkUpdateAction
 from windsock_client.models.pool_collection import PoolCollection
 from windsock_client.models.pool_create import PoolCreate
 from windsock_client.models.pool_update import PoolUpdate
@@ -81,6 +101,7 @@ from windsock_client.models.provider import Provider
 from windsock_client.models.provider_collection import ProviderCollection
 from windsock_client.models.queued_event import QueuedEvent
 from windsock_client.models.queued_event_collection import QueuedEventCollection
+from windsock_client.models.reprocess_behavior import ReprocessBehavior
 from windsock_client.models.resource import Resource
 from windsock_client.models.role import Role
 from windsock_client.models.role_collection import RoleCollection
@@ -115,10 +136,16 @@ from windsock_client.models.user_collection_item import UserCollectionItem
 from windsock_client.models.user_create import UserCreate
 from windsock_client.models.user_update import UserUpdate
 from windsock_client.models.variable import Variable
+from windsock_client.models.variable_bulk_action import VariableBulkAction
+from windsock_client.models.variable_bulk_body import VariableBulkBody
+from windsock_client.models.variable_bulk_create_action import VariableBulkCreateAction
+from windsock_client.models.variable_bulk_update_action import VariableBulkUpdateAction
 from windsock_client.models.variable_collection import VariableCollection
 from windsock_client.models.variable_update import VariableUpdate
 from windsock_client.models.version_info import VersionInfo
 from windsock_client.models.x_com import XCom
 from windsock_client.models.x_com_collection import XComCollection
 from windsock_client.models.x_com_collection_item import XComCollectionItem
+from windsock_client.models.x_com_create import XComCreate
+from windsock_client.models.x_com_update import XComUpdate
 
