@@ -58,6 +58,25 @@ def _roles_import(args: argparse.Namespace) -> None:
         sys.exit(f"Cannot read {args.file}: {error.strerror}.")
 
 
+def _import(args: argparse.Namespace) -> None:
+    from windsock import transfer
+
+    migrate.check_current()
+    kind = transfer.KINDS[args.command]
+    text, failed = transfer.report(kind, transfer.import_file(kind, args.file, args.existing))
+    print(text)
+    if failed:
+        sys.exit(1)
+
+
+def _export(args: argparse.Namespace) -> None:
+    from windsock import transfer
+
+    migrate.check_current()
+    kind = transfer.KINDS[args.command]
+    print(f"Exported {transfer.export_file(kind, args.file)} {kind.plural} to {args.file}.")
+
+
 def _admin_login() -> str:
     """Create the admin user on first start; returns how to log in."""
     from windsock.security.passwords import generate_password
@@ -189,6 +208,28 @@ def _parser() -> argparse.ArgumentParser:
                           "export` writes (role names) or `airflow roles list --permission "
                           "--output json` (with permissions). See docs/migrating-permissions.md.")
     role_import.add_argument("file", type=Path, help="The JSON file.")
+
+    for plural, shape in (("connections", "{conn_id: {conn_type, host, login, password, ...}}"),
+                          ("variables", "{key: value}")):
+        transfers = groups.add_parser(plural, help=f"Import and export {plural}.").add_subparsers(
+            dest=f"{plural}_command", required=True)
+        imported = command(transfers, "import", _import,
+                           f"Create the {plural} of a JSON file shaped {shape}, as Airflow 2's "
+                           f"`airflow {plural} export` writes it: all of them or, when one "
+                           "fails, none. Prints the keys imported, skipped and failed; exit code "
+                           "1 when any failed.")
+        imported.add_argument("file", type=Path, help="The JSON file.")
+        existing = imported.add_mutually_exclusive_group()
+        existing.add_argument("--overwrite", dest="existing", action="store_const",
+                              const="overwrite", default="fail",
+                              help=f"Change existing {plural} to the file's (default: an "
+                                   "existing one fails the import).")
+        existing.add_argument("--skip-existing", dest="existing", action="store_const",
+                              const="skip", help=f"Leave existing {plural} as they are.")
+        exported = command(transfers, "export", _export,
+                           f"Write every {plural[:-1]} to a JSON file shaped {shape}, secrets "
+                           "included, readable by its owner only.")
+        exported.add_argument("file", type=Path, help="The JSON file to write.")
 
     processor = command(groups, "dag-processor", _dag_processor,
                         "Parse the DAG files into the database, again every "

@@ -3,10 +3,14 @@ one entry with its value rendered by `stringify`."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
+from windsock.db.engine import session
+from windsock.runs.returns import return_values
 
+from tests.api.accounts import API_ACCESS, PASSWORD, create_role, create_user, fresh_name
 from tests.api.helpers import API, assert_problem, links
 from tests.support.seed import EPOCH, add_dag, add_run, add_xcom, sample_dag
 
@@ -187,3 +191,92 @@ def test_entry_etag_and_304(client, xcoms):
 ])
 def test_unknown_entry_is_404(client, xcoms, url, params, words):
     assert_problem(client.get(url, params=params), 404, *words)
+
+
+# --- writing entries -------------------------------------------------------------------------
+
+
+def stored_return_value(task_id: str):
+    """What a downstream task instance receives from `task_id` in run r1 (the runner's read)."""
+    with session() as sess:
+        return return_values(sess, "sample", "r1", {task_id: {}}).get(task_id)
+
+
+@pytest.mark.parametrize("value", [{"rows": 1204, "tables": ["a"]}, [1, 2], "text", 3.5, None,
+                                   True])
+def test_create_then_read_as_the_api_and_the_runner_do(client, xcoms, value):
+    response = client.post(entries_url(task_id="load"),
+                           json={"key": "return_value", "value": value})
+    assert response.status_code == 201, response.text
+    assert response.headers["location"].endswith(
+        "/dags/sample/dagRuns/r1/taskInstances/load/xcomEntries/return_value")
+    body = response.json()
+    assert body["value"] == value and body["map_index"] == -1 and body["task_id"] == "load"
+    url = entry_url("return_value", task_id="load")
+    assert client.get(url, params={"stringify": False}).json()["value"] == value
+    assert client.get(url).json()["value"] == str(value)
+    assert stored_return_value("load") == value
+    assert ("sample", "r1", "load", "return_value") in keys(client.get(entries_url(task_id="load")))
+
+
+def test_create_an_existing_key_is_409_and_keeps_the_value(client, xcoms):
+    response = client.post(entries_url(), json={"key": "rows", "value": 1})
+    assert_problem(response, 409, "rows", "PATCH")
+    assert client.get(entry_url("rows"), params={"stringify": False}).json()["value"] == {
+        "rows": 1204, "tables": ["a", "b"]}
+
+
+def test_patch_replaces_the_value_and_the_timestamp(client, xcoms):
+    before = client.get(entry_url("return_value")).json()
+    response = client.patch(entry_url("return_value"), json={"value": {"fixed": True}})
+    assert response.status_code == 200, response.text
+    assert response.json()["value"] == {"fixed": True}
+    assert response.json()["timestamp"] > before["timestamp"]
+    assert stored_return_value("extract") == {"fixed": True}
+
+
+def test_delete_removes_the_entry(client, xcoms):
+    assert client.delete(entry_url("rows")).status_code == 204
+    assert_problem(client.get(entry_url("rows")), 404, "no XCom entry")
+    assert_problem(client.delete(entry_url("rows")), 404, "no XCom entry")
+
+
+@pytest.mark.parametrize("method, url, body, words", [
+    ("POST", entries_url(dag_id="nope"), {"key": "k", "value": 1}, ["DAG", "nope"]),
+    ("POST", entries_url(run_id="nope"), {"key": "k", "value": 1}, ["no run", "nope"]),
+    ("POST", entries_url(task_id="nope"), {"key": "k", "value": 1}, ["no task instance"]),
+    ("POST", entries_url(), {"key": "k", "value": 1, "map_index": 2}, ["map index 2"]),
+    ("POST", entries_url("~", "~", "~"), {"key": "k", "value": 1}, ["DAG", "~"]),
+    ("PATCH", entry_url("nope"), {"value": 1}, ["no XCom entry", "nope"]),
+    ("PATCH", entry_url("rows", run_id="nope"), {"value": 1}, ["no run", "nope"]),
+    ("PATCH", entry_url("rows"), {"value": 1, "map_index": 0}, ["map index 0"]),
+    ("DELETE", entry_url("nope"), None, ["no XCom entry", "nope"]),
+    ("DELETE", entry_url("rows", task_id="nope"), None, ["no task instance"]),
+])
+def test_writes_to_unknown_objects_are_404(client, xcoms, method, url, body, words):
+    assert_problem(client.request(method, url, json=body), 404, *words)
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"value": 1}, 422), ({"key": "k"}, 422), ({"key": "", "value": 1}, 400),
+    ({"key": "k", "value": 1, "map_index": -2}, 400), ({"key": "k", "value": 1, "x": 1}, 400),
+])
+def test_invalid_create_bodies(client, xcoms, body, status):
+    assert_problem(client.post(entries_url(), json=body), status)
+
+
+def test_writes_need_the_xcom_permissions_and_are_logged(client, xcoms):
+    role, user = fresh_name("xcom"), fresh_name("xcom-writer")
+    create_role(client, role, API_ACCESS, ("can_edit", "DAGs"), ("can_create", "XComs"))
+    create_user(client, user, role)
+    auth = (user, PASSWORD)
+    assert client.post(entries_url(), json={"key": "password", "value": "hunter2"},
+                       auth=auth).status_code == 201
+    assert_problem(client.patch(entry_url("rows"), json={"value": 1}, auth=auth), 403,
+                   "can_edit on XComs")
+    assert_problem(client.delete(entry_url("rows"), auth=auth), 403, "can_delete on XComs")
+    events = client.get(f"{API}/eventLogs", params={"order_by": "-event_log_id"}).json()[
+        "event_logs"]
+    logged = next(e for e in events if e["event"] == "post_xcom_entry")
+    assert logged["dag_id"] == "sample" and logged["task_id"] == "extract"
+    assert "hunter2" not in json.dumps(events)

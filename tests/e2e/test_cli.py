@@ -14,10 +14,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from tests.support.ports import free_port
 from tests.support.scheduler import process_alive
+from windsock.db.engine import session
 from windsock.db.migrate import head_revision
+from windsock.db.models import EventLog
 
 
 @pytest.fixture
@@ -156,3 +159,75 @@ def child_processes(pid: int) -> dict[int, str]:
         except (OSError, ValueError):  # gone meanwhile, or not a windsock command
             continue
     return children
+
+
+CONNECTIONS_FILE = {
+    "warehouse": {"conn_type": "postgres", "description": "Reporting", "host": "db.internal",
+                  "login": "reporting", "password": "s3cr3t", "schema": "analytics",
+                  "port": 5432, "extra": {"sslmode": "require"}},
+    "crm": {"conn_type": "http", "host": "crm.internal"},
+}
+VARIABLES_FILE = {"region": "eu-west-1", "limits": {"rows": 1000, "tables": ["a"]}, "retries": 3,
+                  "api_token": "hunter2", "quoted": '"kept as text"'}
+
+
+def test_connections_and_variables_import_export_round_trip(migrated, fresh_env, tmp_path):
+    """Import into the test database, export, import the export into another deployment (a
+    fresh SQLite home) and export again: the same files; existing keys fail, are skipped or are
+    overwritten as asked; nothing secret is printed; the event log names the keys."""
+    source = {**os.environ, **migrated}
+    windsock(fresh_env, "db", "migrate")
+    for kind, document in (("connections", CONNECTIONS_FILE), ("variables", VARIABLES_FILE)):
+        original, first, second = (tmp_path / f"{kind}-{n}.json" for n in ("in", "1", "2"))
+        original.write_text(json.dumps(document))
+        imported = windsock(source, kind, "import", str(original))
+        assert f"Imported {len(document)} {kind}: " in imported.stdout
+        assert "s3cr3t" not in imported.stdout + imported.stderr
+        assert "hunter2" not in imported.stdout + imported.stderr
+        exported = windsock(source, kind, "export", str(first))
+        assert exported.stdout.strip() == f"Exported {len(document)} {kind} to {first}."
+        assert first.stat().st_mode & 0o777 == 0o600
+        windsock(fresh_env, kind, "import", str(first))
+        windsock(fresh_env, kind, "export", str(second))
+        assert json.loads(first.read_text()) == json.loads(second.read_text())
+
+        again = windsock(source, kind, "import", str(original), check=False)
+        assert again.returncode == 1 and "so none was imported" in again.stdout
+        skipped = windsock(source, kind, "import", "--skip-existing", str(original))
+        assert f"Imported 0 {kind}: -." in skipped.stdout
+        assert f"Skipped {len(document)} existing {kind}: " in skipped.stdout
+        overwritten = windsock(source, kind, "import", "--overwrite", str(original))
+        assert f"Imported {len(document)} {kind}: " in overwritten.stdout
+
+    connections = json.loads(second.parent.joinpath("connections-2.json").read_text())
+    assert connections["warehouse"] == {**CONNECTIONS_FILE["warehouse"],
+                                        "extra": '{"sslmode": "require"}'}
+    assert connections["crm"]["password"] is None
+    variables = json.loads(second.read_text())
+    assert variables == VARIABLES_FILE
+
+    with session() as sess:
+        rows = [(row.event, json.loads(row.extra)["keys"]) for row in sess.scalars(
+            select(EventLog).where(EventLog.event.like("cli_%")).order_by(EventLog.id))]
+    assert rows[0] == ("cli_connections_import", ["warehouse", "crm"])
+    assert [event for event, _ in rows] == ["cli_connections_import"] * 2 + [
+        "cli_variables_import"] * 2
+
+
+def test_an_import_with_an_invalid_entry_imports_nothing(migrated, tmp_path):
+    source = {**os.environ, **migrated}
+    path = tmp_path / "connections.json"
+    path.write_text(json.dumps({"good": {"conn_type": "http"},
+                                "bad": {"conn_type": "http", "port": "eighty",
+                                        "password": "s3cr3t"},
+                                "worse": {"conn_type": "http", "extra": "[1]"}}))
+    result = windsock(source, "connections", "import", str(path), check=False)
+    assert result.returncode == 1
+    assert "Imported 0 connections: -." in result.stdout
+    assert "bad: 400" in result.stdout and "'port'" in result.stdout
+    assert "s3cr3t" not in result.stdout
+    not_json = tmp_path / "broken.json"
+    not_json.write_text("[1, 2]")
+    refused = windsock(source, "variables", "import", str(not_json), check=False)
+    assert refused.returncode != 0 and "one JSON object" in refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -155,6 +155,30 @@ def test_one_of_many_deletes_wins(api, resource):
     assert _events(resource.delete_event) == 1
 
 
+@pytest.mark.parametrize("path, entity", [
+    ("/variables", {"key": "racing", "value": "v"}),
+    ("/pools", {"name": "racing", "slots": 1}),
+    ("/connections", {"connection_id": "racing", "conn_type": "http"}),
+], ids=["variables", "pools", "connections"])
+def test_one_of_many_bulk_creates_of_a_key_wins(api, path, entity):
+    """Each racer creates the same key and one of its own: one action succeeds whole, every other
+    fails whole with a 409 for the shared key and leaves its own key uncreated."""
+    key = next(iter(entity.values()))
+    field = next(iter(entity))
+
+    answers = race(RACERS, lambda i: api.patch(path, json={"actions": [{
+        "action": "create", "entities": [entity, {**entity, field: f"own_{i}"}]}]}))
+
+    outcomes = [answer.json()["create"] for answer in answers]
+    winners = [o for o in outcomes if o["success"]]
+    assert len(winners) == 1 and winners[0]["success"][0] == key, outcomes
+    losers = [o for o in outcomes if not o["success"]]
+    assert all([(e["key"], e["status"]) for e in o["errors"]] == [(key, 409)] for o in losers)
+    listed = {item[field] for item in api.get(path, params={"limit": 100}).json()[path[1:]]}
+    assert {name for name in listed if name.startswith("own_")} == {winners[0]["success"][1]}
+    assert _events(f"bulk{path.replace('/', '_')}") == 1
+
+
 def test_one_of_many_backfills_of_a_dag_is_created(api):
     """A DAG has at most one active backfill, also when many are asked for at once."""
     add_dag(sample_dag("racing", schedule="@daily"))

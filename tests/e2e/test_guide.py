@@ -50,6 +50,10 @@ def test_the_curl_examples(guide_env):
     assert '{"count":3,"total":49.75}' in out
     assert out[-4:-2] == ["404", "/api/v1/docs/errors#not-found"] and out[-1] == "1"
 
+    assert ('{"created":["guide_bucket"],"skipped":["guide_region"],'
+            '"failed":["guide_missing 404"]}') in out
+    assert '{"name":"guide"}' in out and '{"name":"guide","approved":true}' in out
+    assert "204" in out
 
 def test_the_python_examples(guide_env):
     out = run([sys.executable, "-c", blocks("python")], guide_env).splitlines()

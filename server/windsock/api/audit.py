@@ -27,6 +27,8 @@ MUTATING_METHODS = frozenset({"post", "put", "patch", "delete"})
 READ_ONLY_OPERATIONS = frozenset({"get_dag_runs_batch", "get_task_instances_batch",
                                   "test_connection", "create_backfill_dry_run"})
 CHANGING_GET_OPERATIONS = frozenset({"experimental_set_dag_paused"})  # Airflow 2's pause by GET
+# Operations that write one row per change they applied (`itemized_row`) instead of their body.
+ITEMIZED_OPERATIONS = frozenset({"bulk_connections", "bulk_variables", "bulk_pools"})
 PATH_FIELDS = {"dag_id": "dag_id", "task_id": "task_id", "dag_run_id": "run_id",
                "map_index": "map_index"}
 log = logging.getLogger(__name__)
@@ -60,6 +62,11 @@ def event_row(event: str, owner: str | None, path_params: dict[str, Any],
     return row
 
 
+def itemized_row(event: str, change: dict[str, Any]) -> EventLog:
+    """The row of one change an ITEMIZED_OPERATIONS call applied, described by `change`."""
+    return event_row(event, _owner(), {}, change)
+
+
 def audited(operation_id: str, function: Callable, dry_run_default: bool | None,
             *, atomic: bool = True) -> Callable:
     """`function` run in one request transaction that also records an event log row whenever
@@ -73,6 +80,8 @@ def audited(operation_id: str, function: Callable, dry_run_default: bool | None,
         return bool(body.get("dry_run", dry_run_default))
 
     def record(result: Any, kwargs: dict[str, Any]) -> None:
+        if operation_id in ITEMIZED_OPERATIONS:
+            return
         if _status(result) < 400 and not is_dry_run(kwargs.get("body")):
             with session() as sess:
                 sess.add(event_row(operation_id, _owner(), kwargs, kwargs.get("body")))

@@ -43,7 +43,9 @@ def rules(spec: dict) -> dict[str, Rule]:
             if method not in HTTP_METHODS:
                 continue
             security = operation.get("security", default_security)
-            needs = [(p["action"], p["resource"]) for p in operation["x-permissions"]]
+            # A need with `when` depends on the body: the operation checks it (see api.bulk).
+            needs = [(p["action"], p["resource"]) for p in operation["x-permissions"]
+                     if "when" not in p]
             schemes = frozenset(name for requirement in security for name in requirement)
             table[operation["operationId"]] = Rule(needs, not security, {} in security, schemes)
     return table

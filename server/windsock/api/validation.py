@@ -14,9 +14,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from functools import cache
 from typing import Any
 
 from connexion.datastructures import MediaTypeDict
+from connexion.json_schema import Draft4RequestValidator, resolve_refs
 from connexion.validators import (
     VALIDATOR_MAP,
     JSONRequestBodyValidator,
@@ -104,6 +106,26 @@ class Parameters(ParameterValidator):
         # jsonschema's text is the message, a blank line, then the whole schema: keep the message.
         message = error.split("\n\n", 1)[0]
         return f"Invalid {parameter_type} parameter '{param['name']}': {message}"
+
+
+@cache
+def _schema_validator(name: str) -> Draft4RequestValidator:
+    from windsock.app import specification  # the app imports this module
+
+    schemas = resolve_refs(specification())["components"]["schemas"]
+    return Draft4RequestValidator(schemas[name], format_checker=Draft4Validator.FORMAT_CHECKER)
+
+
+def check(schema: str, value: Any) -> None:
+    """Raise BadRequest, as for a request body, when `value` breaks the contract's schema named
+    `schema`: for what reaches the operations' code without a request (the command line's
+    imports)."""
+    if reason := text.unstorable(value):
+        raise BadRequest(reason)
+    try:
+        _schema_validator(schema).validate(value)
+    except ValidationError as error:
+        raise BadRequest(_described(error, value)) from None
 
 
 def validator_map() -> dict:

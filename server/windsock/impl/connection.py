@@ -8,10 +8,11 @@ import socket
 
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from windsock import config
-from windsock.api import paging, resources
+from windsock.api import bulk, paging, resources
 from windsock.api.problems import Forbidden, Unprocessable
 from windsock.db.engine import session
 from windsock.db.models import Connection
@@ -65,25 +66,37 @@ def get_connection(connection_id: str):
         return resources.single(_body(_find(sess, connection_id)))
 
 
-def post_connection(body: dict):
+def _create(sess, body: dict) -> Connection:
     _check(body)
+    conn = Connection(**{ATTRIBUTES.get(k, k): v for k, v in body.items()})
+    sess.add(conn)
+    resources.flush_or_conflict(sess, f"Connection {conn.conn_id!r} already exists.")
+    return conn
+
+
+def _update(_sess, conn: Connection, body: dict, update_mask: list[str] | None) -> None:
+    _check(body)
+    for field, value in resources.changes(
+            body, update_mask, ("connection_id", conn.conn_id)).items():
+        if field == "extra" and value is not None:
+            value = unmasked_json(value, conn.extra)
+        setattr(conn, ATTRIBUTES.get(field, field), value)
+
+
+KEYED = bulk.Keyed("Connections", "connection_id", _find, _create, _update, Session.delete)
+
+
+def post_connection(body: dict):
     with session() as sess:
-        conn = Connection(**{ATTRIBUTES.get(k, k): v for k, v in body.items()})
-        sess.add(conn)
-        resources.flush_or_conflict(sess, f"Connection {conn.conn_id!r} already exists.")
+        conn = _create(sess, body)
         return resources.created(_body(conn), resources.location(conn.conn_id))
 
 
 def patch_connection(connection_id: str, body: dict, update_mask: list[str] | None = None):
-    _check(body)
     with session() as sess:
         conn = _find(sess, connection_id)
         resources.check_if_match(_body(conn))
-        for field, value in resources.changes(
-                body, update_mask, ("connection_id", connection_id)).items():
-            if field == "extra" and value is not None:
-                value = unmasked_json(value, conn.extra)
-            setattr(conn, ATTRIBUTES.get(field, field), value)
+        _update(sess, conn, body, update_mask)
         return resources.updated(_body(conn))
 
 
@@ -93,6 +106,10 @@ def delete_connection(connection_id: str):
         resources.check_if_match(_body(conn))
         sess.delete(conn)
         return resources.deleted()
+
+
+def bulk_connections(body: dict):
+    return bulk.answer(KEYED, body, "bulk_connections")
 
 
 def _try_database(body: dict) -> tuple[bool, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from windsock.api import paging, resources
+from windsock.api import bulk, paging, resources
 from windsock.api.problems import Conflict
 from windsock.db.engine import session
 from windsock.db.models import DEFAULT_POOL, Pool
@@ -50,12 +50,36 @@ def get_pool(pool_name: str):
         return resources.single(_one(sess, _find(sess, pool_name)))
 
 
+def _create(sess, body: dict) -> Pool:
+    pool = Pool(pool=body["name"], slots=body["slots"], description=body.get("description"),
+                include_deferred=body.get("include_deferred", False))
+    sess.add(pool)
+    resources.flush_or_conflict(sess, f"Pool {pool.pool!r} already exists.")
+    return pool
+
+
+def _update(sess, pool: Pool, body: dict, update_mask: list[str] | None) -> None:
+    changes = resources.changes(body, update_mask)
+    if changes.get("name", pool.pool) != pool.pool and pool.pool == DEFAULT_POOL:
+        raise Conflict(f"{DEFAULT_POOL} cannot be renamed.")
+    for field, value in changes.items():
+        setattr(pool, ATTRIBUTES.get(field, field), value)
+    resources.flush_or_conflict(sess, f"Pool {pool.pool!r} already exists.")
+
+
+def _delete(sess, pool: Pool) -> None:
+    if pool.pool == DEFAULT_POOL:
+        raise Conflict(f"{DEFAULT_POOL} cannot be deleted; it runs every task that names "
+                       "no other pool.")
+    sess.delete(pool)
+
+
+KEYED = bulk.Keyed("Pools", "name", _find, _create, _update, _delete)
+
+
 def post_pool(body: dict):
     with session() as sess:
-        pool = Pool(pool=body["name"], slots=body["slots"], description=body.get("description"),
-                    include_deferred=body.get("include_deferred", False))
-        sess.add(pool)
-        resources.flush_or_conflict(sess, f"Pool {pool.pool!r} already exists.")
+        pool = _create(sess, body)
         return resources.created(_one(sess, pool), resources.location(pool.pool))
 
 
@@ -63,22 +87,17 @@ def patch_pool(pool_name: str, body: dict, update_mask: list[str] | None = None)
     with session() as sess:
         pool = _find(sess, pool_name)
         resources.check_if_match(_one(sess, pool))
-        changes = resources.changes(body, update_mask)
-        if changes.get("name", pool_name) != pool_name:
-            if pool_name == DEFAULT_POOL:
-                raise Conflict(f"{DEFAULT_POOL} cannot be renamed.")
-        for field, value in changes.items():
-            setattr(pool, ATTRIBUTES.get(field, field), value)
-        resources.flush_or_conflict(sess, f"Pool {pool.pool!r} already exists.")
+        _update(sess, pool, body, update_mask)
         return resources.updated(_one(sess, pool))
 
 
 def delete_pool(pool_name: str):
     with session() as sess:
         pool = _find(sess, pool_name)
-        if pool.pool == DEFAULT_POOL:
-            raise Conflict(f"{DEFAULT_POOL} cannot be deleted; it runs every task that names "
-                           "no other pool.")
         resources.check_if_match(_one(sess, pool))
-        sess.delete(pool)
+        _delete(sess, pool)
         return resources.deleted()
+
+
+def bulk_pools(body: dict):
+    return bulk.answer(KEYED, body, "bulk_pools")

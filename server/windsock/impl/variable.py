@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from windsock.api import paging, resources
+from windsock.api import bulk, paging, resources
 from windsock.api.guard import authorize
+from windsock.api.problems import Conflict
 from windsock.db.engine import locked, session
 from windsock.db.models import Variable
 from windsock.security import authorization
@@ -38,16 +39,29 @@ def get_variable(variable_key: str):
         return resources.single(_body(_find(sess, variable_key), mask=False))
 
 
+def _create(sess, body: dict) -> Variable:
+    var = Variable(key=body["key"], val=body["value"], description=body.get("description"))
+    sess.add(var)
+    resources.flush_or_conflict(sess, f"Variable {var.key!r} already exists.")
+    return var
+
+
+def _update(_sess, var: Variable, body: dict, update_mask: list[str] | None) -> None:
+    for field, value in resources.changes(body, update_mask, ("key", var.key)).items():
+        setattr(var, "val" if field == "value" else field, value)
+
+
+KEYED = bulk.Keyed("Variables", "key", _find, _create, _update, Session.delete)
+
+
 def _created(sess, body: dict) -> Variable | None:
     """The variable inserted from `body`, or None when a concurrent request inserted its key
     first (that request's row is then visible and locked by the next read)."""
-    var = Variable(key=body["key"], val=body["value"], description=body.get("description"))
     try:
         with sess.begin_nested():
-            sess.add(var)
-    except IntegrityError:
+            return _create(sess, body)
+    except Conflict:
         return None
-    return var
 
 
 def _locked(sess, key: str) -> Variable | None:
@@ -73,8 +87,7 @@ def patch_variable(variable_key: str, body: dict, update_mask: list[str] | None 
     with session() as sess:
         var = _find(sess, variable_key)
         resources.check_if_match(_body(var, mask=False))
-        for field, value in resources.changes(body, update_mask, ("key", variable_key)).items():
-            setattr(var, "val" if field == "value" else field, value)
+        _update(sess, var, body, update_mask)
         return resources.updated(_body(var, mask=False))
 
 
@@ -84,3 +97,7 @@ def delete_variable(variable_key: str):
         resources.check_if_match(_body(var, mask=False))
         sess.delete(var)
         return resources.deleted()
+
+
+def bulk_variables(body: dict):
+    return bulk.answer(KEYED, body, "bulk_variables")
