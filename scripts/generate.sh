@@ -59,8 +59,9 @@ generate python-flask server/windsock/generated "$here/server.yaml" "$here/serve
 # Authentication is windsock.api.guard's job (the configured auth backends, in order), so the
 # generator's per-scheme security handlers are not used.
 rm -f server/windsock/generated/security_controller.py
-generate python clients/python "$here/python.yaml"
-generate go clients/go "$here/go.yaml"
+# The SDKs' READMEs come from templates of their own (python-templates/, go-templates/).
+generate python clients/python "$here/python.yaml" "$here/python-templates"
+generate go clients/go "$here/go.yaml" "$here/go-templates"
 
 step "render the API reference and the error catalogue -> server/windsock/generated/*.html"
 quiet node_modules/.bin/redocly build-docs "$bundle" --inlineBundle \

@@ -27,6 +27,7 @@ from windsock.api.reference import ReferencePages
 from windsock.api.routing import LineFeedPaths
 from windsock.api.swagger import UI_PATH, SwaggerPage
 from windsock.api.validation import validator_map
+from windsock.api.wait_stream import WaitStreams
 from windsock.db import migrate
 from windsock.security import backends
 
@@ -171,5 +172,7 @@ def create_app(*, check_schema: bool = True) -> FlaskApp:
     app.add_middleware(SwaggerPage, position=MiddlewarePosition.BEFORE_SWAGGER, path=ui_path)
     app.add_middleware(ReferencePages, position=MiddlewarePosition.BEFORE_SWAGGER,
                        base_path=base_path(spec))
+    # Innermost: continues the answers of waits for runs once their operation has returned.
+    app.add_middleware(WaitStreams, position=MiddlewarePosition.BEFORE_CONTEXT)
     problems.install(app, allowed_methods(spec))
     return app

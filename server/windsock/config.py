@@ -161,6 +161,9 @@ OPTIONS: tuple[Option, ...] = (
            "How long a successful password check is remembered, so requests skip the KDF."),
     Option("api", "log_page_bytes", "65536",
            "Most bytes of a task log returned by one request; the rest is paged with a token."),
+    Option("api", "wait_poll_interval", "1.0",
+           "Seconds between two looks of an API process at the states of the DAG runs its "
+           "requests wait for (GET .../dagRuns/{dag_run_id}/wait): one query for all of them."),
     Option("kerberos", "keytab", "",
            "Keytab holding the keys of the server's service principal, for the `kerberos` auth "
            "backend; empty uses KRB5_KTNAME or the system default keytab."),

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 import hypothesis
 import pytest
@@ -37,6 +38,8 @@ from tests.contract.conftest import reset_database
 
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "dist" / "openapi.yaml"
 CONNECTION_TEST_PATH = "/api/v1/connections/test"
+WAIT_PATH = re.compile(r"^/api/v1/dags/[^/]+/dagRuns/[^/]+/wait$")
+SHORTEST_WAIT = 0.05  # seconds: the longest a wait of the contract tests may wait
 LOOPBACK = "127.0.0.1"
 MAX_EXAMPLES = 50
 STATEFUL_EXAMPLES = 60
@@ -78,6 +81,8 @@ ALLOWED = (
             r"has changed since the ETag in If-Match"),
     Allowed("a task log's token must be one the server issued for that try", 400,
             r"^'token' ", ("get_log",)),
+    Allowed("the tasks a wait's `result` names must be the DAG's", 422, r"^'result' names ",
+            ("wait_dag_run_until_finished",)),
     # Names that must exist in the database.
     Allowed("a user's roles must exist", 422, r"^No role is called ", ("post_user", "patch_user")),
     Allowed("the forms' task ids and runs must be the DAG's", 422, r" has no (task|run) ",
@@ -189,6 +194,10 @@ class DeferredApp:
     bound later. The checks that send requests of their own (ignored_auth, use_after_free, ...)
     take the app from the schema, so it is bound there rather than passed to each call.
 
+    A wait for a run (GET .../wait) waits at most SHORTEST_WAIT: a valid `timeout` (a number
+    from 0 to 3600) above it becomes SHORTEST_WAIT, so that each of the many generated waits
+    for the running example run ends at once; an invalid one is sent as generated.
+
     It also keeps POST /connections/test on this machine: whatever schemathesis generates, a
     `host` that the contract accepts (a string of at most 500 characters) becomes 127.0.0.1 and a
     valid `port` becomes the loopback listener's, so the server never contacts another host. The
@@ -202,6 +211,8 @@ class DeferredApp:
         if (scope["type"] == "http" and scope["method"] == "POST"
                 and scope["path"] == CONNECTION_TEST_PATH):
             scope, receive = await self._keep_on_loopback(scope, receive)
+        if scope["type"] == "http" and WAIT_PATH.match(scope["path"]):
+            scope = {**scope, "query_string": shortened_wait(scope["query_string"])}
         await self.target(scope, receive, send)
 
     async def _keep_on_loopback(self, scope, receive):
@@ -235,6 +246,21 @@ class DeferredApp:
             return {"type": "http.request", "body": body, "more_body": False}
 
         return {**scope, "headers": headers}, replay
+
+
+def shortened_wait(query: bytes) -> bytes:
+    """The query string of a wait, its `timeout` shortened to SHORTEST_WAIT when it is a valid
+    one above that; every other byte as generated."""
+    def short(match: re.Match) -> bytes:
+        try:
+            seconds = float(unquote(match[2].decode("latin-1")))
+        except ValueError:
+            return match[0]
+        if not SHORTEST_WAIT < seconds <= 3600:
+            return match[0]
+        return match[1] + b"timeout=" + str(SHORTEST_WAIT).encode()
+
+    return re.sub(rb"(^|&)timeout=([^&]*)", short, query)
 
 
 # `extra` of a connection is a JSON object encoded in a string: the contract says so with

@@ -39,8 +39,10 @@ def go_env(live_server, dags_folder: DagsFolder) -> dict[str, str]:
     }
 
 
-def test_go_vet(go_env):
-    proc = run_go(["vet", "./..."], GO_SDK, go_env)
+@pytest.mark.parametrize("command", [["vet", "./..."], ["build", "./..."]])
+def test_go_vet_and_build(go_env, command):
+    """The module, generated code and hand-written helpers together, vets and builds."""
+    proc = run_go(command, GO_SDK, go_env)
     assert proc.returncode == 0, report(proc)
 
 
@@ -59,6 +61,7 @@ def test_go_sdk_e2e(go_env, migrated, parsed_dags: DagsFolder, scheduler):
     for name in ("TestVariables", "TestConnections", "TestPools", "TestUnauthorized",
                  "TestHealthAndVersion", "TestDags", "TestTriggerAndClearDryRun",
                  "TestImportErrors", "TestRunExampleXComChain", "TestBasicAuth",
-                 "TestAccessToken", "TestPersonalToken", "TestForbiddenForViewer"):
+                 "TestAccessToken", "TestPersonalToken", "TestForbiddenForViewer",
+                 "TestPagesAndAll", "TestWaitForDagRun"):
         assert f"--- PASS: {name}" in proc.stdout, report(proc)
     assert "--- SKIP" not in proc.stdout, report(proc)

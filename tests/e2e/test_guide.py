@@ -44,6 +44,7 @@ def test_the_curl_examples(guide_env):
     out = run(["bash", "-euo", "pipefail", "-c", blocks("sh")], guide_env).splitlines()
     assert "304" in out and "412" in out and "eu-north-1" in out
     assert "success" in out  # the run finished
+    assert '{"state":"success","results":{"transform":{"count":3,"total":49.75}}}' in out
     assert "2024-01-02T00:00:00+00:00" in out  # the backfill's dry run
     assert "backfill runs: success,success" in out
     assert "transform return_value" in out
@@ -57,7 +58,8 @@ def test_the_curl_examples(guide_env):
 
 def test_the_python_examples(guide_env):
     out = run([sys.executable, "-c", blocks("python")], guide_env).splitlines()
-    assert "success" in out
+    assert "success" in out and "now success" in out
+    assert "transform returned {'count': 3, 'total': 49.75}" in out
     assert "{'count': 3, 'total': 49.75}" in out
     assert "['load']" in out
     assert "would run ['2024-01-03', '2024-01-02', '2024-01-01']" in out  # a backfill plan
@@ -67,11 +69,14 @@ def test_the_python_examples(guide_env):
 def test_the_go_program(guide_env, tmp_path):
     (tmp_path / "main.go").write_text(blocks("go"))
     (tmp_path / "go.mod").write_text(
-        "module guide\n\ngo 1.22\n\nrequire github.com/windsock/windsock-go v0.0.0\n\n"
+        "module guide\n\ngo 1.23\n\nrequire github.com/windsock/windsock-go v0.0.0\n\n"
         f"replace github.com/windsock/windsock-go => {GO_SDK}\n")
     env = {**guide_env, "GOFLAGS": "-mod=mod", "GOPROXY": "off", "GOTOOLCHAIN": "local"}
     out = run([go(), "run", "."], env, cwd=tmp_path).splitlines()
     assert "stale ETag: 412" in out and "run: success" in out
+    assert 'transform returned: {"count":3,"total":49.75}' in out
+    total = next(line for line in out if line.startswith("example DAGs: "))
+    assert total.replace(":", ", page by page:", 1) in out
     assert "log mentions orders: true" in out
     assert 'summary: {"count":3,"total":49.75}' in out and "would clear: 1" in out
     assert out[-1].startswith("404 /api/v1/docs/errors#not-found ")

@@ -1,4 +1,5 @@
-"""DAG run operations: listing, triggering, reading, marking, clearing, noting and deleting runs.
+"""DAG run operations: listing, triggering, reading, waiting for, marking, clearing, noting and
+deleting runs.
 
 A triggered run's `conf` is stored as the DAG's params resolve it: the given keys, checked
 against the params' schemas, filled up with the defaults of the params not given. Keys that
@@ -7,20 +8,26 @@ name no param are rejected, as the contract says; the stored conf is what the ta
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from windsock.api import filters, lookups, paging, resources
-from windsock.api.problems import DagHasImportErrors, Unprocessable
+from windsock.api import filters, lookups, paging, resources, wait_stream
+from windsock.api.guard import authorize
+from windsock.api.problems import BadRequest, DagHasImportErrors, Unprocessable
 from windsock.api.representations import dag_run, only_fields, task_instance
 from windsock.dags import params
 from windsock.db.engine import session
 from windsock.db.models import DagRun, TaskInstance
-from windsock.runs import clearing, marking, trigger
+from windsock.runs import clearing, graph, marking, trigger
+from windsock.security import authorization
 from windsock.security.authorization import dag_filter
+from windsock.security.model import READ
 
 ORDER_COLUMNS = {
     "id": DagRun.id, "state": DagRun.state, "dag_id": DagRun.dag_id,
@@ -71,6 +78,34 @@ def get_dag_run(dag_id: str, dag_run_id: str, fields=None):
     with session() as sess:
         run = lookups.dag_run(sess, dag_id, dag_run_id)
         return resources.single(only_fields(dag_run(run), fields, IDENTITY))
+
+
+def _result_tasks(sess: Session, dag_id: str, task_ids: list[str]) -> dict[str, dict]:
+    """The serialized tasks whose return values a wait ends with (reading them needs can_read
+    on XComs); 422 naming those the DAG does not have."""
+    if not task_ids:
+        return {}
+    authorize(authorization.current(), [(READ, "XComs")], dag_id)
+    _, serialized = lookups.serialized_dag(sess, dag_id)
+    tasks = graph.tasks_by_id(serialized)
+    if unknown := [task_id for task_id in task_ids if task_id not in tasks]:
+        raise Unprocessable(f"'result' names tasks that DAG {dag_id!r} does not have: "
+                            f"{', '.join(map(repr, unknown))}.")
+    return {task_id: tasks[task_id] for task_id in task_ids}
+
+
+def wait_dag_run_until_finished(dag_id: str, dag_run_id: str, timeout: float,
+                                result: list[str] | None = None):
+    """The run's state, then (see windsock.api.wait_stream) its changes until it finishes."""
+    resources.negotiate([wait_stream.NDJSON], "The wait for a DAG run")
+    if math.isnan(timeout):  # the contract's bounds keep out everything else that is no time
+        raise BadRequest("'timeout' must be a number of seconds from 0 to 3600, not NaN.")
+    deadline = time.monotonic() + timeout
+    with session() as sess:
+        run = lookups.dag_run(sess, dag_id, dag_run_id)
+        tasks = _result_tasks(sess, dag_id, result or [])
+        return wait_stream.begin(sess, wait_stream.Ticket(dag_id, dag_run_id, run.id, run.state,
+                                                          deadline, tasks))
 
 
 def _logical_date(body: Mapping[str, Any]) -> datetime:

@@ -28,3 +28,11 @@ def return_values(sess: Session, dag_id: str, run_id: str,
         elif map_index == -1:
             values[task_id] = json.loads(value)
     return values
+
+
+def requested(sess: Session, dag_id: str, run_id: str,
+              tasks: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The return value of each of `tasks` (serialized, by id), as `return_values` gives them;
+    None for a task that returned nothing."""
+    values = return_values(sess, dag_id, run_id, tasks)
+    return {task_id: values.get(task_id) for task_id in tasks}
