@@ -210,6 +210,28 @@ def seed(env: dict[str, str], home: Path, scale: float) -> dict:
     return {"scale": scale, "volumes": volumes, "seconds": timings}
 
 
+def seeded_home(home: Path, url: str | None, scale: float, *, reuse: bool) -> tuple[dict, dict]:
+    """Point Windsock (this process and the environment returned) at `home` and the database
+    `url` (default SQLite in `home`), seeded at `scale`; a home seeded before is reused when
+    `reuse`, migrated to the current schema. Returns the environment and what was seeded."""
+    url = url or f"sqlite:///{home}/windsock.db"
+    os.environ.update({"WINDSOCK_HOME": str(home), "WINDSOCK__DATABASE__SQL_ALCHEMY_CONN": url,
+                       "WINDSOCK__CORE__DAGS_FOLDER": str(home / "dags"),
+                       "WINDSOCK__CORE__LOAD_EXAMPLES": "False"})
+    env = dict(os.environ)
+    mark = home / SEEDED_MARK
+    if mark.exists() and reuse:
+        seeded = json.loads(mark.read_text())
+        print(f"Reusing the seeded home {home} (scale {seeded['scale']})", flush=True)
+        windsock(env, "db", "migrate")
+    else:
+        print(f"Seeding {home} ({url.split(':', 1)[0]}, scale {scale}) ...", flush=True)
+        seeded = seed(env, home, scale)
+        mark.write_text(json.dumps(seeded, indent=2))
+    print(json.dumps(seeded), flush=True)
+    return env, seeded
+
+
 def forget_triggered_runs() -> None:
     """Delete the runs an earlier measurement triggered, so every one starts from the seed."""
     from sqlalchemy import delete
@@ -470,20 +492,7 @@ def main() -> int:
 
             cluster = start_cluster()
             url = cluster.create_database("windsock_bench_api")
-        url = url or f"sqlite:///{home}/windsock.db"
-        os.environ.update({"WINDSOCK_HOME": str(home), "WINDSOCK__DATABASE__SQL_ALCHEMY_CONN": url,
-                           "WINDSOCK__CORE__DAGS_FOLDER": str(home / "dags"),
-                           "WINDSOCK__CORE__LOAD_EXAMPLES": "False"})
-        env = dict(os.environ)
-        mark = home / SEEDED_MARK
-        if mark.exists() and not args.postgres:
-            seeded = json.loads(mark.read_text())
-            print(f"Reusing the seeded home {home} (scale {seeded['scale']})", flush=True)
-        else:
-            print(f"Seeding {home} ({url.split(':', 1)[0]}, scale {args.scale}) ...", flush=True)
-            seeded = seed(env, home, args.scale)
-            mark.write_text(json.dumps(seeded, indent=2))
-        print(json.dumps(seeded), flush=True)
+        env, seeded = seeded_home(home, url, args.scale, reuse=not args.postgres)
         forget_triggered_runs()
 
         server = Server(env, home, args.workers)

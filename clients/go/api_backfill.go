@@ -1,7 +1,7 @@
 /*
 Windsock API
 
-The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. An entry   with `when` is needed only when the request does what `when` says (the bulk operations'   action kinds); the operation checks it before changing anything. A `403` names the   permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending; repeat it to sort by up to 5 fields in turn), and carry `total_entries` plus   RFC 8288 `Link` headers for the next and previous pages. The lists of DAG runs and task   instances also page by `cursor` (`next_cursor` and `previous_cursor` in the answer), which   costs the same however deep the page and counts nothing. - **Creates** (`POST` on a collection of DAG runs, variables, connections, pools, users,   roles or dataset events) take an `Idempotency-Key` header: a retry with the same key and   request gets the first answer again instead of creating a second object. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
+The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. An entry   with `when` is needed only when the request does what `when` says (the bulk operations'   action kinds); the operation checks it before changing anything. A `403` names the   permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending; repeat it to sort by up to 5 fields in turn), and carry `total_entries` plus   RFC 8288 `Link` headers for the next and previous pages. The lists of DAG runs and task   instances also page by `cursor` (`next_cursor` and `previous_cursor` in the answer), which   costs the same however deep the page and counts nothing. - **Creates** (`POST` on a collection of DAG runs, variables, connections, pools, users,   roles or dataset events) take an `Idempotency-Key` header: a retry with the same key and   request gets the first answer again instead of creating a second object. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`.
 
 API version: 1.0.0
 */
@@ -19,12 +19,11 @@ import (
 	"strings"
 )
 
-
 // BackfillAPIService BackfillAPI service
 type BackfillAPIService service
 
 type ApiCancelBackfillRequest struct {
-	ctx context.Context
+	ctx        context.Context
 	ApiService *BackfillAPIService
 	backfillId int32
 }
@@ -42,27 +41,27 @@ The caller needs `can_edit` on the backfill's DAG (403 otherwise). The answer is
 the backfill does not exist or belongs to a DAG the caller may not read, and 409 when it is
 already completed.
 
-
- @param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
- @param backfillId The backfill's numeric id.
- @return ApiCancelBackfillRequest
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@param backfillId The backfill's numeric id.
+	@return ApiCancelBackfillRequest
 */
 func (a *BackfillAPIService) CancelBackfill(ctx context.Context, backfillId int32) ApiCancelBackfillRequest {
 	return ApiCancelBackfillRequest{
 		ApiService: a,
-		ctx: ctx,
+		ctx:        ctx,
 		backfillId: backfillId,
 	}
 }
 
 // Execute executes the request
-//  @return Backfill
+//
+//	@return Backfill
 func (a *BackfillAPIService) CancelBackfillExecute(r ApiCancelBackfillRequest) (*Backfill, *http.Response, error) {
 	var (
-		localVarHTTPMethod   = http.MethodPut
-		localVarPostBody     interface{}
-		formFiles            []formFile
-		localVarReturnValue  *Backfill
+		localVarHTTPMethod  = http.MethodPut
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *Backfill
 	)
 
 	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "BackfillAPIService.CancelBackfill")
@@ -129,8 +128,8 @@ func (a *BackfillAPIService) CancelBackfillExecute(r ApiCancelBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 401 {
@@ -140,8 +139,8 @@ func (a *BackfillAPIService) CancelBackfillExecute(r ApiCancelBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 403 {
@@ -151,8 +150,8 @@ func (a *BackfillAPIService) CancelBackfillExecute(r ApiCancelBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 404 {
@@ -162,8 +161,8 @@ func (a *BackfillAPIService) CancelBackfillExecute(r ApiCancelBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 409 {
@@ -173,8 +172,8 @@ func (a *BackfillAPIService) CancelBackfillExecute(r ApiCancelBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 414 {
@@ -184,8 +183,8 @@ func (a *BackfillAPIService) CancelBackfillExecute(r ApiCancelBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 429 {
@@ -195,8 +194,8 @@ func (a *BackfillAPIService) CancelBackfillExecute(r ApiCancelBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 431 {
@@ -206,8 +205,8 @@ func (a *BackfillAPIService) CancelBackfillExecute(r ApiCancelBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 503 {
@@ -217,8 +216,8 @@ func (a *BackfillAPIService) CancelBackfillExecute(r ApiCancelBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 		}
 		return localVarReturnValue, localVarHTTPResponse, newErr
 	}
@@ -236,8 +235,8 @@ func (a *BackfillAPIService) CancelBackfillExecute(r ApiCancelBackfillRequest) (
 }
 
 type ApiCreateBackfillRequest struct {
-	ctx context.Context
-	ApiService *BackfillAPIService
+	ctx            context.Context
+	ApiService     *BackfillAPIService
 	backfillCreate *BackfillCreate
 }
 
@@ -270,25 +269,25 @@ of the schedule within the DAG's start and end dates or more than 10000 of them,
 `dag_run_conf` does not satisfy the DAG's params (the detail names the param), and, with its
 own `type` ending in `#dag-has-import-errors`, when the DAG's file currently fails to import.
 
-
- @param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
- @return ApiCreateBackfillRequest
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@return ApiCreateBackfillRequest
 */
 func (a *BackfillAPIService) CreateBackfill(ctx context.Context) ApiCreateBackfillRequest {
 	return ApiCreateBackfillRequest{
 		ApiService: a,
-		ctx: ctx,
+		ctx:        ctx,
 	}
 }
 
 // Execute executes the request
-//  @return Backfill
+//
+//	@return Backfill
 func (a *BackfillAPIService) CreateBackfillExecute(r ApiCreateBackfillRequest) (*Backfill, *http.Response, error) {
 	var (
-		localVarHTTPMethod   = http.MethodPost
-		localVarPostBody     interface{}
-		formFiles            []formFile
-		localVarReturnValue  *Backfill
+		localVarHTTPMethod  = http.MethodPost
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *Backfill
 	)
 
 	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "BackfillAPIService.CreateBackfill")
@@ -353,8 +352,8 @@ func (a *BackfillAPIService) CreateBackfillExecute(r ApiCreateBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 401 {
@@ -364,8 +363,8 @@ func (a *BackfillAPIService) CreateBackfillExecute(r ApiCreateBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 403 {
@@ -375,8 +374,8 @@ func (a *BackfillAPIService) CreateBackfillExecute(r ApiCreateBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 404 {
@@ -386,8 +385,8 @@ func (a *BackfillAPIService) CreateBackfillExecute(r ApiCreateBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 409 {
@@ -397,8 +396,8 @@ func (a *BackfillAPIService) CreateBackfillExecute(r ApiCreateBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 413 {
@@ -408,8 +407,8 @@ func (a *BackfillAPIService) CreateBackfillExecute(r ApiCreateBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 414 {
@@ -419,8 +418,8 @@ func (a *BackfillAPIService) CreateBackfillExecute(r ApiCreateBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 415 {
@@ -430,8 +429,8 @@ func (a *BackfillAPIService) CreateBackfillExecute(r ApiCreateBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 422 {
@@ -441,8 +440,8 @@ func (a *BackfillAPIService) CreateBackfillExecute(r ApiCreateBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 429 {
@@ -452,8 +451,8 @@ func (a *BackfillAPIService) CreateBackfillExecute(r ApiCreateBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 431 {
@@ -463,8 +462,8 @@ func (a *BackfillAPIService) CreateBackfillExecute(r ApiCreateBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 503 {
@@ -474,8 +473,8 @@ func (a *BackfillAPIService) CreateBackfillExecute(r ApiCreateBackfillRequest) (
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 		}
 		return localVarReturnValue, localVarHTTPResponse, newErr
 	}
@@ -493,8 +492,8 @@ func (a *BackfillAPIService) CreateBackfillExecute(r ApiCreateBackfillRequest) (
 }
 
 type ApiCreateBackfillDryRunRequest struct {
-	ctx context.Context
-	ApiService *BackfillAPIService
+	ctx            context.Context
+	ApiService     *BackfillAPIService
 	backfillCreate *BackfillCreate
 }
 
@@ -518,25 +517,25 @@ otherwise). The answers that `POST /backfills` gives for a body it cannot accept
 too (404, 422), except 409: a dry run is answered while another backfill of the DAG is
 active.
 
-
- @param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
- @return ApiCreateBackfillDryRunRequest
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@return ApiCreateBackfillDryRunRequest
 */
 func (a *BackfillAPIService) CreateBackfillDryRun(ctx context.Context) ApiCreateBackfillDryRunRequest {
 	return ApiCreateBackfillDryRunRequest{
 		ApiService: a,
-		ctx: ctx,
+		ctx:        ctx,
 	}
 }
 
 // Execute executes the request
-//  @return DryRunBackfillCollection
+//
+//	@return DryRunBackfillCollection
 func (a *BackfillAPIService) CreateBackfillDryRunExecute(r ApiCreateBackfillDryRunRequest) (*DryRunBackfillCollection, *http.Response, error) {
 	var (
-		localVarHTTPMethod   = http.MethodPost
-		localVarPostBody     interface{}
-		formFiles            []formFile
-		localVarReturnValue  *DryRunBackfillCollection
+		localVarHTTPMethod  = http.MethodPost
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *DryRunBackfillCollection
 	)
 
 	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "BackfillAPIService.CreateBackfillDryRun")
@@ -601,8 +600,8 @@ func (a *BackfillAPIService) CreateBackfillDryRunExecute(r ApiCreateBackfillDryR
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 401 {
@@ -612,8 +611,8 @@ func (a *BackfillAPIService) CreateBackfillDryRunExecute(r ApiCreateBackfillDryR
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 403 {
@@ -623,8 +622,8 @@ func (a *BackfillAPIService) CreateBackfillDryRunExecute(r ApiCreateBackfillDryR
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 404 {
@@ -634,8 +633,8 @@ func (a *BackfillAPIService) CreateBackfillDryRunExecute(r ApiCreateBackfillDryR
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 413 {
@@ -645,8 +644,8 @@ func (a *BackfillAPIService) CreateBackfillDryRunExecute(r ApiCreateBackfillDryR
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 414 {
@@ -656,8 +655,8 @@ func (a *BackfillAPIService) CreateBackfillDryRunExecute(r ApiCreateBackfillDryR
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 415 {
@@ -667,8 +666,8 @@ func (a *BackfillAPIService) CreateBackfillDryRunExecute(r ApiCreateBackfillDryR
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 422 {
@@ -678,8 +677,8 @@ func (a *BackfillAPIService) CreateBackfillDryRunExecute(r ApiCreateBackfillDryR
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 429 {
@@ -689,8 +688,8 @@ func (a *BackfillAPIService) CreateBackfillDryRunExecute(r ApiCreateBackfillDryR
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 431 {
@@ -700,8 +699,8 @@ func (a *BackfillAPIService) CreateBackfillDryRunExecute(r ApiCreateBackfillDryR
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 503 {
@@ -711,8 +710,8 @@ func (a *BackfillAPIService) CreateBackfillDryRunExecute(r ApiCreateBackfillDryR
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 		}
 		return localVarReturnValue, localVarHTTPResponse, newErr
 	}
@@ -730,9 +729,9 @@ func (a *BackfillAPIService) CreateBackfillDryRunExecute(r ApiCreateBackfillDryR
 }
 
 type ApiGetBackfillRequest struct {
-	ctx context.Context
-	ApiService *BackfillAPIService
-	backfillId int32
+	ctx         context.Context
+	ApiService  *BackfillAPIService
+	backfillId  int32
 	ifNoneMatch *string
 }
 
@@ -751,26 +750,27 @@ GetBackfill Get a backfill
 
 Returns one backfill with its `ETag`; 404 when it does not exist or belongs to a DAG the caller may not read.
 
- @param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
- @param backfillId The backfill's numeric id.
- @return ApiGetBackfillRequest
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@param backfillId The backfill's numeric id.
+	@return ApiGetBackfillRequest
 */
 func (a *BackfillAPIService) GetBackfill(ctx context.Context, backfillId int32) ApiGetBackfillRequest {
 	return ApiGetBackfillRequest{
 		ApiService: a,
-		ctx: ctx,
+		ctx:        ctx,
 		backfillId: backfillId,
 	}
 }
 
 // Execute executes the request
-//  @return Backfill
+//
+//	@return Backfill
 func (a *BackfillAPIService) GetBackfillExecute(r ApiGetBackfillRequest) (*Backfill, *http.Response, error) {
 	var (
-		localVarHTTPMethod   = http.MethodGet
-		localVarPostBody     interface{}
-		formFiles            []formFile
-		localVarReturnValue  *Backfill
+		localVarHTTPMethod  = http.MethodGet
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *Backfill
 	)
 
 	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "BackfillAPIService.GetBackfill")
@@ -840,8 +840,8 @@ func (a *BackfillAPIService) GetBackfillExecute(r ApiGetBackfillRequest) (*Backf
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 401 {
@@ -851,8 +851,8 @@ func (a *BackfillAPIService) GetBackfillExecute(r ApiGetBackfillRequest) (*Backf
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 403 {
@@ -862,8 +862,8 @@ func (a *BackfillAPIService) GetBackfillExecute(r ApiGetBackfillRequest) (*Backf
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 404 {
@@ -873,8 +873,8 @@ func (a *BackfillAPIService) GetBackfillExecute(r ApiGetBackfillRequest) (*Backf
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 414 {
@@ -884,8 +884,8 @@ func (a *BackfillAPIService) GetBackfillExecute(r ApiGetBackfillRequest) (*Backf
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 429 {
@@ -895,8 +895,8 @@ func (a *BackfillAPIService) GetBackfillExecute(r ApiGetBackfillRequest) (*Backf
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 431 {
@@ -906,8 +906,8 @@ func (a *BackfillAPIService) GetBackfillExecute(r ApiGetBackfillRequest) (*Backf
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 503 {
@@ -917,8 +917,8 @@ func (a *BackfillAPIService) GetBackfillExecute(r ApiGetBackfillRequest) (*Backf
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 		}
 		return localVarReturnValue, localVarHTTPResponse, newErr
 	}
@@ -936,12 +936,12 @@ func (a *BackfillAPIService) GetBackfillExecute(r ApiGetBackfillRequest) (*Backf
 }
 
 type ApiListBackfillsRequest struct {
-	ctx context.Context
+	ctx        context.Context
 	ApiService *BackfillAPIService
-	dagId *string
-	limit *int32
-	offset *int32
-	orderBy *string
+	dagId      *string
+	limit      *int32
+	offset     *int32
+	orderBy    *string
 }
 
 // Only items that belong to the DAG with exactly this id.
@@ -950,7 +950,7 @@ func (r ApiListBackfillsRequest) DagId(dagId string) ApiListBackfillsRequest {
 	return r
 }
 
-// How many items to return: at most &#x60;[api] maximum_page_limit&#x60;, which is 100 unless configured (the contract a running server serves at &#x60;/api/v1/openapi.json&#x60; carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with &#x60;offset&#x60;. 
+// How many items to return: at most &#x60;[api] maximum_page_limit&#x60;, which is 100 unless configured (the contract a running server serves at &#x60;/api/v1/openapi.json&#x60; carries its configured maximum, and the default is never above it). A larger value is rejected with 400 rather than silently cut; page through larger results with &#x60;offset&#x60;.
 func (r ApiListBackfillsRequest) Limit(limit int32) ApiListBackfillsRequest {
 	r.limit = &limit
 	return r
@@ -962,7 +962,7 @@ func (r ApiListBackfillsRequest) Offset(offset int32) ApiListBackfillsRequest {
 	return r
 }
 
-// The field to sort backfills by (&#x60;id&#x60; is the order of creation). Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the primary key. Repeat &#x60;order_by&#x60; to sort by up to 5 fields in turn (&#x60;?order_by&#x3D;dag_id&amp;order_by&#x3D;-created_at&#x60;: by DAG, then the latest first within a DAG); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400. 
+// The field to sort backfills by (&#x60;id&#x60; is the order of creation). Prefix a field with &#x60;-&#x60; to sort descending; ties are broken by the primary key. Repeat &#x60;order_by&#x60; to sort by up to 5 fields in turn (&#x60;?order_by&#x3D;dag_id&amp;order_by&#x3D;-created_at&#x60;: by DAG, then the latest first within a DAG); the primary key breaks the remaining ties, in the direction of the last field. Each value is one of those listed; an unknown field, a field named twice or more than 5 values is 400.
 func (r ApiListBackfillsRequest) OrderBy(orderBy string) ApiListBackfillsRequest {
 	r.orderBy = &orderBy
 	return r
@@ -978,25 +978,25 @@ ListBackfills List backfills
 Returns one page of the backfills of the DAGs the caller may read, optionally of one DAG,
 sorted by `order_by`, with the total count and `Link` headers to neighbouring pages.
 
-
- @param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
- @return ApiListBackfillsRequest
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@return ApiListBackfillsRequest
 */
 func (a *BackfillAPIService) ListBackfills(ctx context.Context) ApiListBackfillsRequest {
 	return ApiListBackfillsRequest{
 		ApiService: a,
-		ctx: ctx,
+		ctx:        ctx,
 	}
 }
 
 // Execute executes the request
-//  @return BackfillCollection
+//
+//	@return BackfillCollection
 func (a *BackfillAPIService) ListBackfillsExecute(r ApiListBackfillsRequest) (*BackfillCollection, *http.Response, error) {
 	var (
-		localVarHTTPMethod   = http.MethodGet
-		localVarPostBody     interface{}
-		formFiles            []formFile
-		localVarReturnValue  *BackfillCollection
+		localVarHTTPMethod  = http.MethodGet
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *BackfillCollection
 	)
 
 	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "BackfillAPIService.ListBackfills")
@@ -1080,8 +1080,8 @@ func (a *BackfillAPIService) ListBackfillsExecute(r ApiListBackfillsRequest) (*B
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 401 {
@@ -1091,8 +1091,8 @@ func (a *BackfillAPIService) ListBackfillsExecute(r ApiListBackfillsRequest) (*B
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 403 {
@@ -1102,8 +1102,8 @@ func (a *BackfillAPIService) ListBackfillsExecute(r ApiListBackfillsRequest) (*B
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 414 {
@@ -1113,8 +1113,8 @@ func (a *BackfillAPIService) ListBackfillsExecute(r ApiListBackfillsRequest) (*B
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 429 {
@@ -1124,8 +1124,8 @@ func (a *BackfillAPIService) ListBackfillsExecute(r ApiListBackfillsRequest) (*B
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 431 {
@@ -1135,8 +1135,8 @@ func (a *BackfillAPIService) ListBackfillsExecute(r ApiListBackfillsRequest) (*B
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 503 {
@@ -1146,8 +1146,8 @@ func (a *BackfillAPIService) ListBackfillsExecute(r ApiListBackfillsRequest) (*B
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 		}
 		return localVarReturnValue, localVarHTTPResponse, newErr
 	}
@@ -1165,7 +1165,7 @@ func (a *BackfillAPIService) ListBackfillsExecute(r ApiListBackfillsRequest) (*B
 }
 
 type ApiPauseBackfillRequest struct {
-	ctx context.Context
+	ctx        context.Context
 	ApiService *BackfillAPIService
 	backfillId int32
 }
@@ -1183,27 +1183,27 @@ The caller needs `can_edit` on the backfill's DAG (403 otherwise). The answer is
 the backfill does not exist or belongs to a DAG the caller may not read, and 409 when it is
 already completed.
 
-
- @param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
- @param backfillId The backfill's numeric id.
- @return ApiPauseBackfillRequest
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@param backfillId The backfill's numeric id.
+	@return ApiPauseBackfillRequest
 */
 func (a *BackfillAPIService) PauseBackfill(ctx context.Context, backfillId int32) ApiPauseBackfillRequest {
 	return ApiPauseBackfillRequest{
 		ApiService: a,
-		ctx: ctx,
+		ctx:        ctx,
 		backfillId: backfillId,
 	}
 }
 
 // Execute executes the request
-//  @return Backfill
+//
+//	@return Backfill
 func (a *BackfillAPIService) PauseBackfillExecute(r ApiPauseBackfillRequest) (*Backfill, *http.Response, error) {
 	var (
-		localVarHTTPMethod   = http.MethodPut
-		localVarPostBody     interface{}
-		formFiles            []formFile
-		localVarReturnValue  *Backfill
+		localVarHTTPMethod  = http.MethodPut
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *Backfill
 	)
 
 	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "BackfillAPIService.PauseBackfill")
@@ -1270,8 +1270,8 @@ func (a *BackfillAPIService) PauseBackfillExecute(r ApiPauseBackfillRequest) (*B
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 401 {
@@ -1281,8 +1281,8 @@ func (a *BackfillAPIService) PauseBackfillExecute(r ApiPauseBackfillRequest) (*B
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 403 {
@@ -1292,8 +1292,8 @@ func (a *BackfillAPIService) PauseBackfillExecute(r ApiPauseBackfillRequest) (*B
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 404 {
@@ -1303,8 +1303,8 @@ func (a *BackfillAPIService) PauseBackfillExecute(r ApiPauseBackfillRequest) (*B
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 409 {
@@ -1314,8 +1314,8 @@ func (a *BackfillAPIService) PauseBackfillExecute(r ApiPauseBackfillRequest) (*B
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 414 {
@@ -1325,8 +1325,8 @@ func (a *BackfillAPIService) PauseBackfillExecute(r ApiPauseBackfillRequest) (*B
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 429 {
@@ -1336,8 +1336,8 @@ func (a *BackfillAPIService) PauseBackfillExecute(r ApiPauseBackfillRequest) (*B
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 431 {
@@ -1347,8 +1347,8 @@ func (a *BackfillAPIService) PauseBackfillExecute(r ApiPauseBackfillRequest) (*B
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 503 {
@@ -1358,8 +1358,8 @@ func (a *BackfillAPIService) PauseBackfillExecute(r ApiPauseBackfillRequest) (*B
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 		}
 		return localVarReturnValue, localVarHTTPResponse, newErr
 	}
@@ -1377,7 +1377,7 @@ func (a *BackfillAPIService) PauseBackfillExecute(r ApiPauseBackfillRequest) (*B
 }
 
 type ApiUnpauseBackfillRequest struct {
-	ctx context.Context
+	ctx        context.Context
 	ApiService *BackfillAPIService
 	backfillId int32
 }
@@ -1395,27 +1395,27 @@ The caller needs `can_edit` on the backfill's DAG (403 otherwise). The answer is
 the backfill does not exist or belongs to a DAG the caller may not read, and 409 when it is
 already completed.
 
-
- @param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
- @param backfillId The backfill's numeric id.
- @return ApiUnpauseBackfillRequest
+	@param ctx context.Context - for authentication, logging, cancellation, deadlines, tracing, etc. Passed from http.Request or context.Background().
+	@param backfillId The backfill's numeric id.
+	@return ApiUnpauseBackfillRequest
 */
 func (a *BackfillAPIService) UnpauseBackfill(ctx context.Context, backfillId int32) ApiUnpauseBackfillRequest {
 	return ApiUnpauseBackfillRequest{
 		ApiService: a,
-		ctx: ctx,
+		ctx:        ctx,
 		backfillId: backfillId,
 	}
 }
 
 // Execute executes the request
-//  @return Backfill
+//
+//	@return Backfill
 func (a *BackfillAPIService) UnpauseBackfillExecute(r ApiUnpauseBackfillRequest) (*Backfill, *http.Response, error) {
 	var (
-		localVarHTTPMethod   = http.MethodPut
-		localVarPostBody     interface{}
-		formFiles            []formFile
-		localVarReturnValue  *Backfill
+		localVarHTTPMethod  = http.MethodPut
+		localVarPostBody    interface{}
+		formFiles           []formFile
+		localVarReturnValue *Backfill
 	)
 
 	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "BackfillAPIService.UnpauseBackfill")
@@ -1482,8 +1482,8 @@ func (a *BackfillAPIService) UnpauseBackfillExecute(r ApiUnpauseBackfillRequest)
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 401 {
@@ -1493,8 +1493,8 @@ func (a *BackfillAPIService) UnpauseBackfillExecute(r ApiUnpauseBackfillRequest)
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 403 {
@@ -1504,8 +1504,8 @@ func (a *BackfillAPIService) UnpauseBackfillExecute(r ApiUnpauseBackfillRequest)
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 404 {
@@ -1515,8 +1515,8 @@ func (a *BackfillAPIService) UnpauseBackfillExecute(r ApiUnpauseBackfillRequest)
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 409 {
@@ -1526,8 +1526,8 @@ func (a *BackfillAPIService) UnpauseBackfillExecute(r ApiUnpauseBackfillRequest)
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 414 {
@@ -1537,8 +1537,8 @@ func (a *BackfillAPIService) UnpauseBackfillExecute(r ApiUnpauseBackfillRequest)
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 429 {
@@ -1548,8 +1548,8 @@ func (a *BackfillAPIService) UnpauseBackfillExecute(r ApiUnpauseBackfillRequest)
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 431 {
@@ -1559,8 +1559,8 @@ func (a *BackfillAPIService) UnpauseBackfillExecute(r ApiUnpauseBackfillRequest)
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 503 {
@@ -1570,8 +1570,8 @@ func (a *BackfillAPIService) UnpauseBackfillExecute(r ApiUnpauseBackfillRequest)
 				newErr.error = err.Error()
 				return localVarReturnValue, localVarHTTPResponse, newErr
 			}
-					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
-					newErr.model = v
+			newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+			newErr.model = v
 		}
 		return localVarReturnValue, localVarHTTPResponse, newErr
 	}

@@ -1,7 +1,7 @@
 /*
 Windsock API
 
-The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. An entry   with `when` is needed only when the request does what `when` says (the bulk operations'   action kinds); the operation checks it before changing anything. A `403` names the   permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending; repeat it to sort by up to 5 fields in turn), and carry `total_entries` plus   RFC 8288 `Link` headers for the next and previous pages. The lists of DAG runs and task   instances also page by `cursor` (`next_cursor` and `previous_cursor` in the answer), which   costs the same however deep the page and counts nothing. - **Creates** (`POST` on a collection of DAG runs, variables, connections, pools, users,   roles or dataset events) take an `Idempotency-Key` header: a retry with the same key and   request gets the first answer again instead of creating a second object. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`. 
+The stable REST API of Windsock, a workflow orchestrator.  Every operation a user has in the web UI and the command line is available here. Paths and JSON fields are compatible on the wire with the Airflow 2 stable REST API v1, so existing Airflow clients keep working.  ## Conventions - **Authentication** is required for every operation except `GET /health` and   `POST /auth/login`. The backends listed in `[api] auth_backends` decide which credentials are   accepted: HTTP basic, a bearer token (a short-lived access token from `POST /auth/token` or a   personal API token from `POST /auth/tokens`), the web UI's session cookie, and optionally   Kerberos. After repeated failed password checks for one user from one client address, the   answer is `429` with `Retry-After` for a while, even when the password is then right. - **Authorization** comes from the roles of the authenticated user. Each operation lists in its   `x-permissions` extension the permissions (an action on a resource, such as `can_edit` on   `Pools`) it needs, besides access to the API itself, which every operation needs. An entry   with `when` is needed only when the request does what `when` says (the bulk operations'   action kinds); the operation checks it before changing anything. A `403` names the   permission that is missing. A need on `DAGs` is also met, for one DAG, by the   same action on `DAG:<dag_id>`: a path naming a DAG the caller may not read is `403`, lists   hold only objects of DAGs the caller may read (`total_entries` counts only those), and an   object found by id that belongs to such a DAG is `404`. - **Errors** are RFC 9457 `application/problem+json` documents. Their `type` is a stable URI   reference, `/api/v1/docs/errors#<slug>`, to the error's section in the error catalogue that   the server serves beside this reference (`/api/v1/docs`). - **Collections** are paged with `limit` and `offset`, sorted with `order_by` (prefix `-` for   descending; repeat it to sort by up to 5 fields in turn), and carry `total_entries` plus   RFC 8288 `Link` headers for the next and previous pages. The lists of DAG runs and task   instances also page by `cursor` (`next_cursor` and `previous_cursor` in the answer), which   costs the same however deep the page and counts nothing. - **Creates** (`POST` on a collection of DAG runs, variables, connections, pools, users,   roles or dataset events) take an `Idempotency-Key` header: a retry with the same key and   request gets the first answer again instead of creating a second object. - **Single resources** carry an `ETag`. Send it back in `If-None-Match` to get `304 Not   Modified`, or in `If-Match` to make an update or delete conditional (`412` when it no longer   matches). - **Partial updates** (`PATCH`) take an optional `update_mask` naming the fields to change. - **Datetimes** are RFC 3339 with an offset and are stored in UTC; one outside the years 1 to   9999 once in UTC is `400`. - **Text** is Unicode that UTF-8 and the database can hold. Every string, anywhere in a body   (object keys too) or a parameter, must be free of U+0000 (NUL) and of lone UTF-16 surrogates   (a JSON escape `\\ud800` to `\\udfff` that is not half of a pair), and a URL's percent-encoded   bytes must decode as UTF-8. Anything else is `400` naming the field, and nothing is written.   The string schemas below do not repeat this rule. - **Numbers** in a body must be what the database stores: integers within 64 bits and finite   doubles, in free-form objects (a run's `conf`) too, and a body nests arrays and objects at   most `[api] max_json_depth` (64) deep. Anything else is `400`. - **Limits** that the server's configuration sets are in the contract it serves at   `/api/v1/openapi.json`: the `maximum` of `limit` and `page_limit` is its   `[api] maximum_page_limit`. A body above `[api] max_request_body_size` is `413`. - **Rules between fields** are in the schemas where OpenAPI can state them (`not` lists the   forbidden combinations, `422` with the combination's description); the others, and the rules   that depend on stored objects, are in the operation's description with their `400` or `422`.
 
 API version: 1.0.0
 */
@@ -11,16 +11,16 @@ API version: 1.0.0
 package windsock
 
 import (
-	"encoding/json"
-	"time"
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // checks if the DAGDetail type satisfies the MappedNullable interface at compile time
 var _ MappedNullable = &DAGDetail{}
 
-// DAGDetail Everything about a DAG: the properties of `DAG` plus the settings from its file that govern scheduling, documentation and parameters. Only `dag_id` is required because the `fields` query parameter can ask for a subset; without `fields`, every property is present (those that may be empty hold `null`). 
+// DAGDetail Everything about a DAG: the properties of `DAG` plus the settings from its file that govern scheduling, documentation and parameters. Only `dag_id` is required because the `fields` query parameter can ask for a subset; without `fields`, every property is present (those that may be empty hold `null`).
 type DAGDetail struct {
 	// The DAG's id, unique in the installation, as set in its file.
 	DagId string `json:"dag_id"`
@@ -45,7 +45,7 @@ type DAGDetail struct {
 	// The owners of the DAG's tasks, each named once.
 	Owners []string `json:"owners,omitempty"`
 	// A short description from the DAG's file; `null` when it sets none.
-	Description NullableString `json:"description,omitempty"`
+	Description      NullableString           `json:"description,omitempty"`
 	ScheduleInterval NullableScheduleInterval `json:"schedule_interval,omitempty"`
 	// The schedule in words, for people; `null` when the DAG has no schedule.
 	TimetableDescription NullableString `json:"timetable_description,omitempty"`
@@ -75,12 +75,12 @@ type DAGDetail struct {
 	EndDate NullableTime `json:"end_date,omitempty"`
 	// The DAG's documentation in Markdown, as written in its file; `null` when it has none.
 	DocMd NullableString `json:"doc_md,omitempty"`
-	// For a DAG scheduled on datasets, the condition it waits for: `{\"all\": [...]}` when every listed part must be updated, `{\"any\": [...]}` when one suffices, each part a dataset URI or another such object. `null` for a DAG with a time schedule or none. 
+	// For a DAG scheduled on datasets, the condition it waits for: `{\"all\": [...]}` when every listed part must be updated, `{\"any\": [...]}` when one suffices, each part a dataset URI or another such object. `null` for a DAG with a time schedule or none.
 	DatasetExpression map[string]interface{} `json:"dataset_expression,omitempty"`
-	// The parameters a run of the DAG accepts in its `conf`, keyed by name. Each entry is an object with the parameter's default (`value`), its `description` (or `null`) and the JSON Schema (`schema`) a supplied value must satisfy. An empty object when the DAG declares none. 
+	// The parameters a run of the DAG accepts in its `conf`, keyed by name. Each entry is an object with the parameter's default (`value`), its `description` (or `null`) and the JSON Schema (`schema`) a supplied value must satisfy. An empty object when the DAG declares none.
 	Params map[string]interface{} `json:"params,omitempty"`
 	// The IANA name of the time zone the DAG's schedule is evaluated in.
-	Timezone *string `json:"timezone,omitempty"`
+	Timezone      *string           `json:"timezone,omitempty"`
 	DagRunTimeout NullableTimeDelta `json:"dag_run_timeout,omitempty"`
 	// When the stored structure of the DAG that this answer is built from was last written by the DAG processor; `null` if unknown.
 	LastParsed NullableTime `json:"last_parsed,omitempty"`
@@ -204,6 +204,7 @@ func (o *DAGDetail) HasRootDagId() bool {
 func (o *DAGDetail) SetRootDagId(v string) {
 	o.RootDagId.Set(&v)
 }
+
 // SetRootDagIdNil sets the value for RootDagId to be an explicit nil
 func (o *DAGDetail) SetRootDagIdNil() {
 	o.RootDagId.Set(nil)
@@ -342,6 +343,7 @@ func (o *DAGDetail) HasLastParsedTime() bool {
 func (o *DAGDetail) SetLastParsedTime(v time.Time) {
 	o.LastParsedTime.Set(&v)
 }
+
 // SetLastParsedTimeNil sets the value for LastParsedTime to be an explicit nil
 func (o *DAGDetail) SetLastParsedTimeNil() {
 	o.LastParsedTime.Set(nil)
@@ -512,6 +514,7 @@ func (o *DAGDetail) HasDescription() bool {
 func (o *DAGDetail) SetDescription(v string) {
 	o.Description.Set(&v)
 }
+
 // SetDescriptionNil sets the value for Description to be an explicit nil
 func (o *DAGDetail) SetDescriptionNil() {
 	o.Description.Set(nil)
@@ -554,6 +557,7 @@ func (o *DAGDetail) HasScheduleInterval() bool {
 func (o *DAGDetail) SetScheduleInterval(v ScheduleInterval) {
 	o.ScheduleInterval.Set(&v)
 }
+
 // SetScheduleIntervalNil sets the value for ScheduleInterval to be an explicit nil
 func (o *DAGDetail) SetScheduleIntervalNil() {
 	o.ScheduleInterval.Set(nil)
@@ -596,6 +600,7 @@ func (o *DAGDetail) HasTimetableDescription() bool {
 func (o *DAGDetail) SetTimetableDescription(v string) {
 	o.TimetableDescription.Set(&v)
 }
+
 // SetTimetableDescriptionNil sets the value for TimetableDescription to be an explicit nil
 func (o *DAGDetail) SetTimetableDescriptionNil() {
 	o.TimetableDescription.Set(nil)
@@ -798,6 +803,7 @@ func (o *DAGDetail) HasNextDagrun() bool {
 func (o *DAGDetail) SetNextDagrun(v time.Time) {
 	o.NextDagrun.Set(&v)
 }
+
 // SetNextDagrunNil sets the value for NextDagrun to be an explicit nil
 func (o *DAGDetail) SetNextDagrunNil() {
 	o.NextDagrun.Set(nil)
@@ -840,6 +846,7 @@ func (o *DAGDetail) HasNextDagrunDataIntervalStart() bool {
 func (o *DAGDetail) SetNextDagrunDataIntervalStart(v time.Time) {
 	o.NextDagrunDataIntervalStart.Set(&v)
 }
+
 // SetNextDagrunDataIntervalStartNil sets the value for NextDagrunDataIntervalStart to be an explicit nil
 func (o *DAGDetail) SetNextDagrunDataIntervalStartNil() {
 	o.NextDagrunDataIntervalStart.Set(nil)
@@ -882,6 +889,7 @@ func (o *DAGDetail) HasNextDagrunDataIntervalEnd() bool {
 func (o *DAGDetail) SetNextDagrunDataIntervalEnd(v time.Time) {
 	o.NextDagrunDataIntervalEnd.Set(&v)
 }
+
 // SetNextDagrunDataIntervalEndNil sets the value for NextDagrunDataIntervalEnd to be an explicit nil
 func (o *DAGDetail) SetNextDagrunDataIntervalEndNil() {
 	o.NextDagrunDataIntervalEnd.Set(nil)
@@ -924,6 +932,7 @@ func (o *DAGDetail) HasNextDagrunCreateAfter() bool {
 func (o *DAGDetail) SetNextDagrunCreateAfter(v time.Time) {
 	o.NextDagrunCreateAfter.Set(&v)
 }
+
 // SetNextDagrunCreateAfterNil sets the value for NextDagrunCreateAfter to be an explicit nil
 func (o *DAGDetail) SetNextDagrunCreateAfterNil() {
 	o.NextDagrunCreateAfter.Set(nil)
@@ -998,6 +1007,7 @@ func (o *DAGDetail) HasStartDate() bool {
 func (o *DAGDetail) SetStartDate(v time.Time) {
 	o.StartDate.Set(&v)
 }
+
 // SetStartDateNil sets the value for StartDate to be an explicit nil
 func (o *DAGDetail) SetStartDateNil() {
 	o.StartDate.Set(nil)
@@ -1040,6 +1050,7 @@ func (o *DAGDetail) HasEndDate() bool {
 func (o *DAGDetail) SetEndDate(v time.Time) {
 	o.EndDate.Set(&v)
 }
+
 // SetEndDateNil sets the value for EndDate to be an explicit nil
 func (o *DAGDetail) SetEndDateNil() {
 	o.EndDate.Set(nil)
@@ -1082,6 +1093,7 @@ func (o *DAGDetail) HasDocMd() bool {
 func (o *DAGDetail) SetDocMd(v string) {
 	o.DocMd.Set(&v)
 }
+
 // SetDocMdNil sets the value for DocMd to be an explicit nil
 func (o *DAGDetail) SetDocMdNil() {
 	o.DocMd.Set(nil)
@@ -1221,6 +1233,7 @@ func (o *DAGDetail) HasDagRunTimeout() bool {
 func (o *DAGDetail) SetDagRunTimeout(v TimeDelta) {
 	o.DagRunTimeout.Set(&v)
 }
+
 // SetDagRunTimeoutNil sets the value for DagRunTimeout to be an explicit nil
 func (o *DAGDetail) SetDagRunTimeoutNil() {
 	o.DagRunTimeout.Set(nil)
@@ -1263,6 +1276,7 @@ func (o *DAGDetail) HasLastParsed() bool {
 func (o *DAGDetail) SetLastParsed(v time.Time) {
 	o.LastParsed.Set(&v)
 }
+
 // SetLastParsedNil sets the value for LastParsed to be an explicit nil
 func (o *DAGDetail) SetLastParsedNil() {
 	o.LastParsed.Set(nil)
@@ -1305,6 +1319,7 @@ func (o *DAGDetail) HasIsPausedUponCreation() bool {
 func (o *DAGDetail) SetIsPausedUponCreation(v bool) {
 	o.IsPausedUponCreation.Set(&v)
 }
+
 // SetIsPausedUponCreationNil sets the value for IsPausedUponCreation to be an explicit nil
 func (o *DAGDetail) SetIsPausedUponCreationNil() {
 	o.IsPausedUponCreation.Set(nil)
@@ -1445,7 +1460,7 @@ func (o *DAGDetail) SetRenderTemplateAsNativeObj(v bool) {
 }
 
 func (o DAGDetail) MarshalJSON() ([]byte, error) {
-	toSerialize,err := o.ToMap()
+	toSerialize, err := o.ToMap()
 	if err != nil {
 		return []byte{}, err
 	}
@@ -1579,10 +1594,10 @@ func (o *DAGDetail) UnmarshalJSON(data []byte) (err error) {
 	err = json.Unmarshal(data, &allProperties)
 
 	if err != nil {
-		return err;
+		return err
 	}
 
-	for _, requiredProperty := range(requiredProperties) {
+	for _, requiredProperty := range requiredProperties {
 		if _, exists := allProperties[requiredProperty]; !exists {
 			return fmt.Errorf("no value given for required property %v", requiredProperty)
 		}
@@ -1638,5 +1653,3 @@ func (v *NullableDAGDetail) UnmarshalJSON(src []byte) error {
 	v.isSet = true
 	return json.Unmarshal(src, &v.value)
 }
-
-

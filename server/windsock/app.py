@@ -17,7 +17,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolution, Resolver
 
 from windsock import config
-from windsock.api import audit, problems
+from windsock.api import audit, idempotency, problems
 from windsock.api.deprecation import ExperimentalGate, successors
 from windsock.api.guard import Guard, rules
 from windsock.api.headers import ResponseHeaders
@@ -56,11 +56,15 @@ class TagResolver(Resolver):
     def resolve(self, operation) -> Resolution:
         """The controller function; mutating operations run in one transaction with their
         event log row, but those that may check credentials in their body (public ones, or
-        ones that also serve anonymous callers) must keep counting refused attempts."""
+        ones that also serve anonymous callers) must keep counting refused attempts. Those
+        that take an Idempotency-Key store their answers to it in that transaction too."""
         resolution = super().resolve(operation)
         if audit.is_audited(operation.method, operation.operation_id):
             security = operation.security
-            function = audit.audited(operation.operation_id, resolution.function,
+            function = resolution.function
+            if idempotency.accepts_key(operation._operation):
+                function = idempotency.idempotent(function)
+            function = audit.audited(operation.operation_id, function,
                                      audit.dry_run_default(operation._operation),
                                      atomic=bool(security) and {} not in security)
             return Resolution(function, resolution.operation_id)

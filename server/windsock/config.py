@@ -120,6 +120,10 @@ OPTIONS: tuple[Option, ...] = (
            "Most header fields in a request; more are answered 431."),
     Option("api", "max_json_depth", "64",
            "Deepest nesting of arrays and objects in a JSON request body; deeper is answered 400."),
+    Option("api", "idempotency_key_ttl", "86400",
+           "Seconds the answer to a create request with an Idempotency-Key header is kept: a "
+           "retry with the same key within that time gets the same answer, a later one is a new "
+           "request."),
     Option("api", "access_control_allow_origins", "",
            "Origins (scheme://host[:port], separated by spaces or commas, or *) whose browser "
            "code may call the API (CORS). Empty: cross-origin calls are not allowed."),

@@ -83,6 +83,11 @@ ALLOWED = (
             r"^'token' ", ("get_log",)),
     Allowed("the tasks a wait's `result` names must be the DAG's", 422, r"^'result' names ",
             ("wait_dag_run_until_finished",)),
+    Allowed("a cursor must be one the server issued for the same query, without an offset",
+            400, r"^'cursor' ", ("get_dag_runs", "get_dag_runs_batch", "get_task_instances",
+                                 "get_mapped_task_instances", "get_task_instances_batch")),
+    Allowed("an Idempotency-Key already used must come with the same request", 422,
+            r"^The Idempotency-Key "),
     # Names that must exist in the database.
     Allowed("a user's roles must exist", 422, r"^No role is called ", ("post_user", "patch_user")),
     Allowed("the forms' task ids and runs must be the DAG's", 422, r" has no (task|run) ",

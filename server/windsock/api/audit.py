@@ -19,6 +19,7 @@ from typing import Any
 import flask
 from connexion import context
 
+from windsock.api import idempotency
 from windsock.db.engine import request_transaction, session
 from windsock.db.models import EventLog
 from windsock.masking import masked_mapping
@@ -71,8 +72,9 @@ def audited(operation_id: str, function: Callable, dry_run_default: bool | None,
             *, atomic: bool = True) -> Callable:
     """`function` run in one request transaction that also records an event log row whenever
     it succeeded and changed something: a call whose body asks for a dry run (or leaves
-    `dry_run` at a true default) changes nothing. Not `atomic`: `function` commits as it goes,
-    and the row is written after it."""
+    `dry_run` at a true default), or that got a stored answer again (an Idempotency-Key's
+    retry), changes nothing. Not `atomic`: `function` commits as it goes, and the row is
+    written after it."""
 
     def is_dry_run(body: Any) -> bool:
         if dry_run_default is None or not isinstance(body, dict):
@@ -82,7 +84,8 @@ def audited(operation_id: str, function: Callable, dry_run_default: bool | None,
     def record(result: Any, kwargs: dict[str, Any]) -> None:
         if operation_id in ITEMIZED_OPERATIONS:
             return
-        if _status(result) < 400 and not is_dry_run(kwargs.get("body")):
+        if (_status(result) < 400 and not is_dry_run(kwargs.get("body"))
+                and not idempotency.replayed()):
             with session() as sess:
                 sess.add(event_row(operation_id, _owner(), kwargs, kwargs.get("body")))
 

@@ -1,8 +1,9 @@
-"""Collections: limit/offset paging, allow-listed ordering, total counts and Link headers."""
+"""Collections: limit/offset or cursor paging, allow-listed ordering by up to MAX_ORDER_KEYS
+fields, total counts and Link headers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,11 +12,16 @@ from sqlalchemy import ColumnElement, Select, Table, True_, func, select
 from sqlalchemy.orm import Session
 
 from windsock import config
+from windsock.api import cursors
+from windsock.api.cursors import Key
 from windsock.api.problems import BadRequest
 from windsock.api.resources import Response, ok
 
 
 DEFAULT_LIMIT = 100  # the contract's default `limit` and `page_limit`
+MAX_ORDER_KEYS = 5
+PAGE_ARGUMENTS = frozenset({"limit", "offset", "cursor", "fields",  # not what a cursor is bound to
+                            "page_limit", "page_offset"})
 
 
 def _default_limit() -> int:
@@ -25,17 +31,46 @@ def _default_limit() -> int:
     return min(DEFAULT_LIMIT, config.get_int("api", "maximum_page_limit"))
 
 
-def _ordering(order_by: str, columns: Mapping[str, ColumnElement],
-              primary_key: ColumnElement | Sequence[ColumnElement]) -> list[ColumnElement]:
-    name = order_by.removeprefix("-")
-    if name not in columns:
-        raise BadRequest(f"Cannot order by {name!r}; allowed: {', '.join(sorted(columns))}.")
-    descending = order_by.startswith("-")
-    column = columns[name]
-    keys = primary_key if isinstance(primary_key, Sequence) else [primary_key]
-    # NULLs sort last ascending and first descending on every database (PostgreSQL's rule).
-    return [column.desc().nulls_first() if descending else column.asc().nulls_last(),
-            *(key.desc() if descending else key.asc() for key in keys)]
+def order_keys(order_by: str, allowed: Collection[str]) -> list[tuple[str, bool]]:
+    """The fields a list is sorted by, each with whether it is descending: `order_by`, or every
+    value of the query's `order_by` when the query repeats it (connexion passes and checks one
+    of them). 400 for a field not `allowed`, a field named twice or more than MAX_ORDER_KEYS."""
+    values = flask.request.args.getlist("order_by")
+    if order_by not in values:  # a list form's body, or an operation's fixed order
+        values = [order_by]
+    if len(values) > MAX_ORDER_KEYS:
+        raise BadRequest(f"order_by names {len(values)} fields; at most {MAX_ORDER_KEYS} "
+                         "are allowed.")
+    keys = [(value.removeprefix("-"), value.startswith("-")) for value in values]
+    for position, (name, _) in enumerate(keys):
+        if name not in allowed:
+            raise BadRequest(f"Cannot order by {name!r}; allowed: {', '.join(sorted(allowed))}.")
+        if any(name == earlier for earlier, _ in keys[:position]):
+            raise BadRequest(f"order_by names {name!r} more than once.")
+    return keys
+
+
+def _keys(order_by: str, columns: Mapping[str, ColumnElement],
+          primary_key: ColumnElement | Sequence[ColumnElement]) -> list[Key]:
+    """The sort keys: the requested fields, then the primary key's columns that they do not
+    name, in the direction of the last field (ties are broken by the primary key)."""
+    keys = [(columns[name], descending) for name, descending in order_keys(order_by, columns)]
+    named = [column for column, _ in keys]
+    last = keys[-1][1]
+    for column in primary_key if isinstance(primary_key, Sequence) else [primary_key]:
+        if not any(column is other for other in named):
+            keys.append((column, last))
+    return keys
+
+
+def _sorted(stmt: Select, keys: Sequence[Key]) -> Select:
+    """`stmt` in the order of `keys`. NULLs sort last ascending and first descending on every
+    database (PostgreSQL's rule); a column without NULLs says nothing of them, so an index on
+    it serves the order on SQLite too."""
+    return stmt.order_by(*(
+        (column.desc() if descending else column.asc()) if not cursors.nullable(column)
+        else (column.desc().nulls_first() if descending else column.asc().nulls_last())
+        for column, descending in keys))
 
 
 def _count(stmt: Select) -> Select:
@@ -66,6 +101,12 @@ def _link_header(limit: int, offset: int, total: int) -> str | None:
     return ", ".join(parts) or None
 
 
+def _rows(session: Session, stmt: Select) -> Sequence[Any]:
+    """One selected entity gives the objects themselves; several give rows of them."""
+    return (session.scalars(stmt) if len(stmt.column_descriptions) == 1
+            else session.execute(stmt)).all()
+
+
 def collection(
     session: Session,
     stmt: Select,
@@ -78,6 +119,8 @@ def collection(
     limit: int | None,
     offset: int,
     links: bool = True,
+    cursor: str | None = None,
+    form: Mapping[str, Any] | None = None,
 ) -> Response:
     """Run one page of `stmt` and answer `{key: [...], total_entries}` with Link headers
     (unless `links` is false, as for the POST `.../list` forms, whose pages are not URLs).
@@ -85,18 +128,66 @@ def collection(
     `limit` is None when a list form leaves `page_limit` out (connexion fills in the defaults
     of query parameters, not of bodies). Ties in `order_by` are broken by `primary_key`
     (several columns for a composite key). Costs two queries whatever the page or table size:
-    one COUNT, one page.
+    one COUNT, one page. With a `cursor` (of a list that offers them), a cursor page instead
+    (`_cursor_page`); `form` is the list form's body, for lists asked for by one.
     """
     limit = _default_limit() if limit is None else limit
-    ordering = _ordering(order_by, columns, primary_key)
+    if cursor is not None:
+        query = form if form is not None else {
+            name: flask.request.args.getlist(name) for name in flask.request.args}
+        if "offset" in query or "page_offset" in query:
+            raise BadRequest("'cursor' and 'offset' ('page_offset' in a list form) both say "
+                             "where a page starts; send one of them.")
+        return _cursor_page(session, stmt, key=key, serialize=serialize,
+                            keys=_keys(order_by, columns, primary_key), limit=limit,
+                            cursor=cursor, query=query)
     total = session.scalar(_count(stmt))
-    page = stmt.order_by(*ordering).limit(limit).offset(offset)
-    # One selected entity gives the objects themselves; several give rows of them.
-    rows: Sequence[Any] = (session.scalars(page) if len(stmt.column_descriptions) == 1
-                           else session.execute(page)).all()
+    page = _sorted(stmt, _keys(order_by, columns, primary_key)).limit(limit).offset(offset)
+    rows = _rows(session, page)
     link = _link_header(limit, offset, total) if links else None
     return ok({key: [serialize(row) for row in rows], "total_entries": total},
               headers={"Link": link} if link else None)
+
+
+def _value(row: Any, column: ColumnElement) -> Any:
+    """`column`'s value in a row of entities (or in the entity itself)."""
+    entities = row if isinstance(row, Sequence) else [row]
+    owner = next(e for e in entities if isinstance(e, column.class_))
+    return getattr(owner, column.key)
+
+
+def _cursor_page(session: Session, stmt: Select, *, key: str,
+                 serialize: Callable[[Any], dict], keys: Sequence[Key], limit: int,
+                 cursor: str, query: Mapping[str, Any]) -> Response:
+    """One page of `stmt` after (or, for a previous page, before) the row that `cursor` names,
+    or the first page for an empty `cursor`: `{key: [...], total_entries, next_cursor,
+    previous_cursor}` without a COUNT (`total_entries` is the number of items on the page).
+    A cursor is bound to `query` (the request's filters and order) and refused for another.
+    One query whatever the page or table size: the page and one row more, read from an index
+    on the sort keys."""
+    digest = cursors.query_digest(flask.request.path, {
+        name: value for name, value in query.items() if name not in PAGE_ARGUMENTS})
+    position = cursors.decode(cursor, digest, len(keys)) if cursor else None
+    backward = position is not None and position.backward
+    read = cursors.reversed_keys(keys) if backward else keys
+    if position is not None:
+        stmt = stmt.where(cursors.after(read, position.values))
+    rows = list(_rows(session, _sorted(stmt, read).limit(limit + 1)))
+    more, rows = len(rows) > limit, rows[:limit]
+    if backward:
+        rows.reverse()
+
+    def at(row: Any, *, before: bool) -> str:
+        values = [_value(row, column) for column, _ in keys]
+        return cursors.encode(cursors.Position(values, before), digest)
+
+    # Reading forward, rows before the page exist when a cursor led here; reading backward,
+    # rows after it do. The other side has more rows when the page read one row beyond it.
+    has_next = more if not backward else True
+    has_previous = position is not None if not backward else more
+    return ok({key: [serialize(row) for row in rows], "total_entries": len(rows),
+               "next_cursor": at(rows[-1], before=False) if rows and has_next else None,
+               "previous_cursor": at(rows[0], before=True) if rows and has_previous else None})
 
 
 def listed(items: Sequence[dict], *, key: str, limit: int | None, offset: int) -> Response:

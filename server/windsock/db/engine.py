@@ -23,6 +23,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Engine, Select, create_engine, event, make_url
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from windsock import config
@@ -172,3 +173,10 @@ def locked(statement: Select, *of: Any) -> Select:
     if _request_session.get() is None:
         return statement
     return statement.with_for_update(of=list(of) or None)
+
+
+def dialect_insert(sess: Session, entity: Any):
+    """An INSERT into `entity` in the session's database's dialect, which can say what to do on
+    a conflict (`on_conflict_do_nothing`, `on_conflict_do_update`)."""
+    return (postgresql.insert if sess.get_bind().dialect.name == "postgresql"
+            else sqlite.insert)(entity)

@@ -31,6 +31,11 @@ from windsock.security.model import EDIT, READ
 ORDER_COLUMNS = {"dag_id": Dag.dag_id, "dag_display_name": Dag.dag_id,
                  "is_paused": Dag.is_paused, "last_parsed_time": Dag.last_parsed_time,
                  "next_dagrun": Dag.next_dagrun}
+TASK_ORDER_FIELDS = frozenset({  # the task fields that hold one value each
+    "task_id", "task_display_name", "owner", "pool", "priority_weight", "retries", "start_date",
+    "end_date", "trigger_rule", "depends_on_past", "is_mapped", "wait_for_downstream", "queue",
+    "pool_slots", "execution_timeout", "retry_delay", "retry_exponential_backoff",
+    "weight_rule", "ui_color", "ui_fgcolor", "doc_md"})
 SOURCE_FORMATS = ("application/json", "text/plain")
 UI_COLORS = {"ShellTask": "#f0ede4"}  # Python and branch tasks keep the default
 DEFAULT_UI_COLOR = "#ffefeb"
@@ -235,19 +240,24 @@ def _tasks(sess, dag_id: str) -> list[dict[str, Any]]:
 
 def _task_order(field: str) -> Callable[[dict[str, Any]], tuple]:
     """The sort key of tasks by `field`: a missing value after every other (before, reversed),
-    a duration by its length, ties by `task_id`."""
+    a duration by its length."""
     def key(task: dict[str, Any]) -> tuple:
         value = task[field]
         if isinstance(value, dict):  # a TimeDelta
             value = (value["days"], value["seconds"], value["microseconds"])
-        return (value is None, 0 if value is None else value, task["task_id"])
+        return (value is None, 0 if value is None else value)
     return key
 
 
 def get_tasks(dag_id: str, order_by: str):
+    keys = paging.order_keys(order_by, TASK_ORDER_FIELDS)
     with session() as sess:
-        tasks = sorted(_tasks(sess, dag_id), key=_task_order(order_by.removeprefix("-")),
-                       reverse=order_by.startswith("-"))
+        tasks = _tasks(sess, dag_id)
+    # Stable sorts, the last first: ties by task_id in the last field's direction, then each
+    # field keeps the order of the later ones within its ties.
+    tasks.sort(key=lambda task: task["task_id"], reverse=keys[-1][1])
+    for field, descending in reversed(keys):
+        tasks.sort(key=_task_order(field), reverse=descending)
     return resources.ok({"tasks": tasks, "total_entries": len(tasks)})
 
 

@@ -42,17 +42,17 @@ IDENTITY = ("dag_id", "dag_run_id")
 
 
 def _page(sess, conditions: list, *, order_by: str, limit: int | None, offset: int,
-          fields: Iterable[str] | None = None, links: bool = True):
+          cursor: str | None, fields: Iterable[str] | None = None, form: dict | None = None):
     """One page of the runs that meet `conditions`, of the DAGs the caller may read."""
     return paging.collection(
         sess, select(DagRun).where(dag_filter(DagRun.dag_id), *conditions), key="dag_runs",
         serialize=lambda run: only_fields(dag_run(run), fields, IDENTITY),
         order_by=order_by, columns=ORDER_COLUMNS, primary_key=DagRun.id,
-        limit=limit, offset=offset, links=links)
+        limit=limit, offset=offset, links=form is None, cursor=cursor, form=form)
 
 
 def get_dag_runs(dag_id: str, limit: int, offset: int, order_by: str, state=None, fields=None,
-                 **date_ranges):
+                 cursor: str | None = None, **date_ranges):
     """`date_ranges`: the `<field>_gte` / `<field>_lte` query parameters of RANGES' fields."""
     conditions = filters.where(filters.equals(DagRun.dag_id, dag_id),
                                filters.any_of(DagRun.state, state),
@@ -61,7 +61,7 @@ def get_dag_runs(dag_id: str, limit: int, offset: int, order_by: str, state=None
         if dag_id != filters.WILDCARD:
             lookups.dag(sess, dag_id)
         return _page(sess, conditions, order_by=order_by, limit=limit, offset=offset,
-                     fields=fields)
+                     cursor=cursor, fields=fields)
 
 
 def get_dag_runs_batch(body: dict):
@@ -71,7 +71,7 @@ def get_dag_runs_batch(body: dict):
     with session() as sess:
         return _page(sess, conditions, order_by=body.get("order_by", "id"),
                      limit=body.get("page_limit"), offset=body.get("page_offset", 0),
-                     links=False)
+                     cursor=body.get("cursor"), form=body)
 
 
 def get_dag_run(dag_id: str, dag_run_id: str, fields=None):

@@ -41,7 +41,7 @@ LOG_FORMATS = ("application/json", "text/plain")
 
 
 def _page(sess, conditions: list, *, order_by: str, limit: int | None, offset: int,
-          links: bool = True):
+          cursor: str | None, form: dict | None = None):
     """One page of the task instances that meet `conditions`, of the DAGs the caller may read,
     each with its run's logical date."""
     stmt = (select(TaskInstance, DagRun.logical_date).join(DagRun)
@@ -49,7 +49,7 @@ def _page(sess, conditions: list, *, order_by: str, limit: int | None, offset: i
     return paging.collection(
         sess, stmt, key="task_instances", serialize=lambda row: task_instance(*row),
         order_by=order_by, columns=ORDER_COLUMNS, primary_key=PRIMARY_KEY, limit=limit,
-        offset=offset, links=links)
+        offset=offset, links=form is None, cursor=cursor, form=form)
 
 
 def _filters(values: Mapping[str, Any]) -> list:
@@ -63,13 +63,14 @@ def _filters(values: Mapping[str, Any]) -> list:
 
 
 def get_task_instances(dag_id: str, dag_run_id: str, limit: int, offset: int, order_by: str,
-                       **query: Any):
+                       cursor: str | None = None, **query: Any):
     conditions = filters.where(filters.equals(TaskInstance.dag_id, dag_id),
                                filters.equals(TaskInstance.run_id, dag_run_id),
                                *_filters(query))
     with session() as sess:
         lookups.check_scope(sess, dag_id, dag_run_id)
-        return _page(sess, conditions, order_by=order_by, limit=limit, offset=offset)
+        return _page(sess, conditions, order_by=order_by, limit=limit, offset=offset,
+                     cursor=cursor)
 
 
 def _check_mapped(sess: Session, dag_id: str, run_id: str, task_id: str) -> None:
@@ -89,13 +90,15 @@ def _check_mapped(sess: Session, dag_id: str, run_id: str, task_id: str) -> None
 
 
 def get_mapped_task_instances(dag_id: str, dag_run_id: str, task_id: str, limit: int,
-                              offset: int, order_by: str, **query: Any):
+                              offset: int, order_by: str, cursor: str | None = None,
+                              **query: Any):
     conditions = [TaskInstance.dag_id == dag_id, TaskInstance.run_id == dag_run_id,
                   TaskInstance.task_id == task_id, TaskInstance.map_index >= 0,
                   *_filters(query)]
     with session() as sess:
         _check_mapped(sess, dag_id, dag_run_id, task_id)
-        return _page(sess, conditions, order_by=order_by, limit=limit, offset=offset)
+        return _page(sess, conditions, order_by=order_by, limit=limit, offset=offset,
+                     cursor=cursor)
 
 
 def get_task_instances_batch(body: dict):
@@ -106,7 +109,7 @@ def get_task_instances_batch(body: dict):
     with session() as sess:
         return _page(sess, conditions, order_by=body.get("order_by", "dag_id"),
                      limit=body.get("page_limit"), offset=body.get("page_offset", 0),
-                     links=False)
+                     cursor=body.get("cursor"), form=body)
 
 
 # One task instance: each operation serves the task instance of a task that is not mapped (map

@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from windsock.dags.store import dataset_ids
+from windsock.db.engine import dialect_insert
 from windsock.db.models import (Dag, DagScheduleDataset, Dataset, DatasetDagRunQueue,
                                 DatasetEvent)
 
@@ -58,9 +58,8 @@ def queue_for_consumers(sess: Session, dataset_ids: Iterable[int], now: datetime
         .where(DagScheduleDataset.dataset_id.in_(list(dataset_ids)), Dag.is_active)).all()
     if not targets:
         return
-    dialect = postgresql if sess.get_bind().dialect.name == "postgresql" else sqlite
     sess.execute(
-        dialect.insert(DatasetDagRunQueue)
+        dialect_insert(sess, DatasetDagRunQueue)
         .values([{"dataset_id": dataset_id, "target_dag_id": dag_id, "created_at": now}
                  for dataset_id, dag_id in targets])
         .on_conflict_do_nothing(index_elements=["dataset_id", "target_dag_id"]))

@@ -17,11 +17,10 @@ import time
 from datetime import timedelta
 
 from sqlalchemy import case, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from windsock import config
-from windsock.db.engine import session
+from windsock.db.engine import dialect_insert, session
 from windsock.db.models import AuthFailure, utcnow
 from windsock.security.backends import TooManyFailures
 
@@ -56,8 +55,7 @@ def check(sess: Session, username: str, address: str) -> int:
 def failed(sess: Session, username: str, address: str) -> None:
     """Count one failure of the pair in `sess`, starting a new window when its last one is over."""
     now = utcnow()
-    insert = (postgresql.insert if sess.get_bind().dialect.name == "postgresql"
-              else sqlite.insert)(AuthFailure)
+    insert = dialect_insert(sess, AuthFailure)
     over = AuthFailure.window_start <= now - _window()
     sess.execute(insert.values(digest=_digest(username, address), failures=1, window_start=now)
                  .on_conflict_do_update(index_elements=[AuthFailure.digest], set_={
