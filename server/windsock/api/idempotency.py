@@ -70,8 +70,8 @@ def _claim(sess: Session, owner: str, key: str, fingerprint: str) -> Idempotency
         dialect_insert(sess, IdempotencyKey)
         .values(owner=owner, key=key, fingerprint=fingerprint, created_at=now,
                 expires_at=now + ttl)
-        .on_conflict_do_nothing()).rowcount == 1
-    if taken:
+        .on_conflict_do_nothing().returning(IdempotencyKey.key)).first()
+    if taken is not None:
         return None
     return sess.scalar(select(IdempotencyKey).where(IdempotencyKey.owner == owner,
                                                     IdempotencyKey.key == key))
