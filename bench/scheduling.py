@@ -289,7 +289,7 @@ def main() -> int:
             settings["WINDSOCK__SCHEDULER__LOOP_INTERVAL"] = args.loop_interval
         if args.executor == "celery":
             from tests.support.ports import free_port
-            from tests.support.redis import RedisServer
+            from tests.support.brokers import RedisServer
 
             broker = RedisServer()
             settings.update({"WINDSOCK__CORE__EXECUTOR": "celery",

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.redis import RedisServer
+from tests.support.brokers import RabbitMQServer, RedisServer
 from tests.support.scheduler import (
     FAST_SETTINGS,
     SchedulerProcess,
@@ -240,13 +240,23 @@ def live_scheduler(scheduler, run_dags) -> Iterator[SchedulerProcess]:
     settle(scheduler)
 
 
-# --- a Celery broker ----------------------------------------------------------------------------
+# --- Celery brokers ------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def redis_broker() -> Iterator[RedisServer]:
     """A real redis-server on a free port, for the Celery tests of the session."""
     server = RedisServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_broker() -> Iterator[RabbitMQServer]:
+    """A real RabbitMQ node on free ports, for the Celery tests of the session."""
+    server = RabbitMQServer()
     try:
         yield server
     finally:

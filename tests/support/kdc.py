@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.debian import installed
 from tests.support.ports import free_port
 
 REALM = "WINDSOCK.TEST"
@@ -69,15 +70,11 @@ def _which(program: str) -> str | None:
 
 def _programs() -> dict[str, str]:
     """The path of each needed program; installs the Debian packages when one is missing."""
-    if not all(_which(p) for p in PROGRAMS):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", *PACKAGES], check=True, env=env)
-    found = {p: _which(p) for p in PROGRAMS}
-    missing = [p for p, path in found.items() if path is None]
-    if missing:
-        raise RuntimeError(f"{', '.join(missing)} not found after installing {' '.join(PACKAGES)}")
-    return found
+    def find() -> dict[str, str] | None:
+        found = {p: _which(p) for p in PROGRAMS}
+        return found if all(found.values()) else None
+
+    return installed(PACKAGES, find)
 
 
 @dataclass

@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.debian import installed
 from tests.support.ports import free_port
 
 
@@ -24,18 +25,6 @@ def _bin_dir() -> Path | None:
         return Path(candidates[0]).parent
     initdb = shutil.which("initdb")
     return Path(initdb).resolve().parent if initdb else None
-
-
-def _install() -> Path:
-    bin_dir = _bin_dir()
-    if bin_dir is None:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=True, env=env)
-        bin_dir = _bin_dir()
-    if bin_dir is None:
-        raise RuntimeError("PostgreSQL server binaries not found after installing postgresql")
-    return bin_dir
 
 
 @dataclass
@@ -63,7 +52,7 @@ class Cluster:
 
 
 def start_cluster() -> Cluster:
-    bin_dir = _install()
+    bin_dir = installed(("postgresql",), _bin_dir)
     root = Path(tempfile.mkdtemp(prefix="windsock-pg-"))
     data_dir, socket_dir = root / "data", root / "sock"
     socket_dir.mkdir()

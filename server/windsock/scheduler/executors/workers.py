@@ -6,8 +6,8 @@ The pool forks a worker when it has a task instance to run and no idle worker, u
 It sends a worker the key of the task instance on the worker's own pipe and hears of the
 outcome (the runner's exit code) on a pipe all workers share, which `wait` can select on. A
 worker that dies is noticed by `finished` (its task instance reported with no exit code); its
-task's processes die with it (see process_group). Closing the pool lets each worker finish its
-task instance and exit.
+task's processes die with it (see process_group). Closing the pool, or the end of the process
+that holds it, lets each worker finish its task instance and exit.
 """
 
 from __future__ import annotations
@@ -182,7 +182,10 @@ def _serve(requests: int, results: int) -> None:
             except Exception:  # noqa: BLE001 - the runner's own failure, reported as such
                 log.exception("The task runner of %s failed", key)
                 code = 2
-            os.write(results, f"{os.getpid()} {code}\n".encode())
+            try:
+                os.write(results, f"{os.getpid()} {code}\n".encode())
+            except BrokenPipeError:  # the pool is gone (its scheduler ended): so is the worker
+                return
             if runner.stop_requested():
                 return
             setproctitle.setproctitle(IDLE_TITLE)
