@@ -60,6 +60,8 @@ def test_the_curl_examples(guide_env):
 
 def test_the_python_examples(guide_env):
     out = run([sys.executable, "-c", blocks("python")], guide_env).splitlines()
+    assert "bulk created: ['guide_python', 'guide_python_bulk']" in out
+    assert "xcom set: {'name': 'guide'}" in out
     assert "success" in out and "now success" in out
     assert "transform returned {'count': 3, 'total': 49.75}" in out
     assert "{'count': 3, 'total': 49.75}" in out
