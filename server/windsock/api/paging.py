@@ -73,15 +73,29 @@ def _sorted(stmt: Select, keys: Sequence[Key]) -> Select:
         for column, descending in keys))
 
 
+def _single_table(stmt: Select) -> Table | None:
+    """The one table `stmt` reads from, None when it reads several, a join or a subquery.
+    (`Select.get_final_froms()` says so too, but compiles the statement to find out: a tenth of
+    the CPU of a list request. Joins and `select_from` are only seen in private attributes.)"""
+    if stmt._setup_joins or stmt._from_obj:
+        return None
+    implied = [*stmt.columns_clause_froms,
+               *(() if stmt.whereclause is None else stmt.whereclause._from_objects)]
+    if not all(isinstance(each, Table) for each in implied):
+        return None
+    tables = {(each.schema, each.name): each for each in implied}
+    return next(iter(tables.values())) if len(tables) == 1 else None
+
+
 def _count(stmt: Select) -> Select:
     """COUNT(*) of the rows of `stmt`. From its table itself when it reads one table (no join),
     with its conditions but none that is always true: a database counts that from an index (and
     SQLite counts a whole table without reading its rows), where a count over `stmt` as a
     subquery reads every row of it."""
-    froms = stmt.get_final_froms()
-    if len(froms) != 1 or not isinstance(froms[0], Table):
+    table = _single_table(stmt)
+    if table is None:
         return select(func.count()).select_from(stmt.order_by(None).subquery())
-    count = select(func.count()).select_from(froms[0])
+    count = select(func.count()).select_from(table)
     condition = stmt.whereclause  # a lone true() (a caller allowed every DAG) comes wrapped
     always = condition is None or isinstance(getattr(condition, "element", condition), True_)
     return count if always else count.where(condition)
