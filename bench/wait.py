@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -40,7 +41,7 @@ from datetime import datetime, timezone
 
 from windsock import DAG, ShellTask
 
-with DAG("bench_wait", schedule=None, start_date=datetime(2024, 1, 1, tzinfo=timezone.utc)):
+with DAG("bench_wait", schedule=None, start_date=datetime(2024, 1, 1, tzinfo=timezone.utc)) as dag:
     ShellTask("noop", "true")
 '''
 
@@ -154,18 +155,20 @@ def main() -> int:
                         help="a throwaway PostgreSQL cluster (as the test suite starts)")
     args = parser.parse_args()
 
-    home = Path(tempfile.mkdtemp(prefix="windsock-bench-wait-"))
-    cluster = server = None
-    try:
+    with ExitStack() as cleanup:
+        home = Path(tempfile.mkdtemp(prefix="windsock-bench-wait-"))
+        cleanup.callback(shutil.rmtree, home, ignore_errors=True)
         url = None
         if args.postgres:
             from tests.support.postgres import start_cluster
 
             cluster = start_cluster()
+            cleanup.callback(cluster.stop)
             url = cluster.create_database("windsock_bench_wait")
         print(f"Preparing {args.waiters} queued runs in {home} ...", flush=True)
         env = prepare(home, url, args.waiters)
         server = Server(env, home, 1)
+        cleanup.callback(server.stop)
         [worker] = server.workers() or [server.proc.pid]
         print(f"Server on {server.base} ({'PostgreSQL' if url else 'SQLite'}), one worker; "
               f"{os.cpu_count()} CPUs; load average {load_average()}", flush=True)
@@ -210,12 +213,6 @@ def main() -> int:
               f"max {max(took):.2f} s (poll interval 1 s)", flush=True)
         print(f"load average after: {load_average()}")
         return 0
-    finally:
-        if server is not None:
-            server.stop()
-        if cluster is not None:
-            cluster.stop()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

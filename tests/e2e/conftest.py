@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import windsock_client
 
+from tests.conftest import ADMIN
 from tests.support.brokers import RabbitMQServer, RedisServer
 from tests.support.scheduler import (
     FAST_SETTINGS,
@@ -44,6 +46,15 @@ def live_server(migrated) -> Iterator[str]:
     """Base URL (e.g. http://127.0.0.1:PORT) of a running api-server on the migrated database."""
     with api_server(migrated) as base:
         yield base
+
+
+@pytest.fixture
+def api_client(live_server) -> Iterator[windsock_client.ApiClient]:
+    """The generated Python SDK's client of the live server, as the admin (basic auth)."""
+    config = windsock_client.Configuration(host=f"{live_server}/api/v1", username=ADMIN[0],
+                                           password=ADMIN[1])
+    with windsock_client.ApiClient(config) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")

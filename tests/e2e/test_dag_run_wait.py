@@ -11,7 +11,6 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,14 +25,6 @@ from tests.support.sockets import LISTEN, holders, socket_inodes
 
 RUN_TIMEOUT = 90  # seconds a run of these small DAGs may take
 BASIC = "Basic " + base64.b64encode(":".join(ADMIN).encode()).decode()
-
-
-@pytest.fixture
-def api_client(live_server) -> Iterator[windsock_client.ApiClient]:
-    config = windsock_client.Configuration(host=f"{live_server}/api/v1", username=ADMIN[0],
-                                           password=ADMIN[1])
-    with windsock_client.ApiClient(config) as client:
-        yield client
 
 
 def unpause(client: windsock_client.ApiClient, dag_id: str) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pytest
@@ -33,14 +32,6 @@ from tests.conftest import ADMIN
 from tests.e2e.conftest import DagsFolder
 
 ERRORS = "/api/v1/docs/errors"
-
-
-@pytest.fixture
-def api_client(live_server) -> Iterator[windsock_client.ApiClient]:
-    config = windsock_client.Configuration(host=f"{live_server}/api/v1", username=ADMIN[0],
-                                           password=ADMIN[1])
-    with windsock_client.ApiClient(config) as client:
-        yield client
 
 
 @pytest.fixture

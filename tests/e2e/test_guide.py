@@ -44,6 +44,7 @@ def test_the_curl_examples(guide_env):
     out = run(["bash", "-euo", "pipefail", "-c", blocks("sh")], guide_env).splitlines()
     assert "304" in out and "412" in out and "eu-north-1" in out
     assert "success" in out  # the run finished
+    assert '{"state":"success","results":{"transform":{"count":3,"total":49.75}}}' in out
     assert "distinct runs: 1" in out and "another body: 422" in out  # Idempotency-Key
     assert out[out.index("transform,load") + 1:][:2] == ["extract", "null"]  # cursor pages
     assert '{"state":"success","results":{"transform":{"count":3,"total":49.75}}}' in out

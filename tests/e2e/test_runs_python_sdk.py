@@ -11,7 +11,6 @@ alive although `clean_database` deletes every DAG, run and job row after each te
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -26,19 +25,10 @@ from windsock_client.models import (
     UpdateDagRunState,
 )
 
-from tests.conftest import ADMIN
 from tests.support.scheduler import SchedulerProcess, database_state, process_alive, wait_for
 
 RUN_TIMEOUT = 60  # seconds a run of these small DAGs may take
 FINISHED = ("success", "failed")
-
-
-@pytest.fixture
-def api_client(live_server) -> Iterator[windsock_client.ApiClient]:
-    config = windsock_client.Configuration(host=f"{live_server}/api/v1", username=ADMIN[0],
-                                           password=ADMIN[1])
-    with windsock_client.ApiClient(config) as client:
-        yield client
 
 
 class Runs:

@@ -20,7 +20,6 @@ import pytest
 import windsock_client
 from windsock_client.models import DAGPatch, DAGRunCreate
 
-from tests.conftest import ADMIN
 from tests.e2e.conftest import RunDags, scheduler_env, settle
 from tests.support.scheduler import (
     SchedulerProcess,
@@ -32,14 +31,6 @@ from tests.support.scheduler import (
 DAG_ID = "e2e_restart"
 TASKS = {"start", "sleeper", "after_1", "after_2", "after_3", "finish", "side_1", "side_2"}
 HEALTH_CHECK_THRESHOLD = "4"
-
-
-@pytest.fixture
-def api_client(live_server) -> Iterator[windsock_client.ApiClient]:
-    config = windsock_client.Configuration(host=f"{live_server}/api/v1", username=ADMIN[0],
-                                           password=ADMIN[1])
-    with windsock_client.ApiClient(config) as client:
-        yield client
 
 
 class Schedulers:

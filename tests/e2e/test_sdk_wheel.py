@@ -3,17 +3,14 @@ setuptools' build backend, the wheel built again from the unpacked sdist (so tha
 all it needs), installed into a fresh virtual environment and used there against a live server,
 the generated API and the hand-written helpers alike.
 
-As in test_wheel.py, the SDK's dependencies are not downloaded: the new environment reads them
-from this test environment's site-packages, listed after its own (a `.pth` line), so
+The SDK's dependencies come from this test environment (see tests/support/venv.py), so
 `windsock_client` itself can only be the installed wheel.
 """
 
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import sysconfig
 import tarfile
 import zipfile
 from pathlib import Path
@@ -21,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ADMIN
+from tests.support.venv import run, venv_with
 
 SDK = Path(__file__).resolve().parents[2] / "clients" / "python"
 BUILD = ("import sys; from setuptools import build_meta; "
@@ -41,12 +39,6 @@ with windsock_client.ApiClient(config) as client:
     roles = [role.name for role in items(windsock_client.RoleApi(client).get_roles, limit=2)]
     print(",".join(sorted(roles)))
 """
-
-
-def run(args: list, **kwargs) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=300, **kwargs)
-    assert proc.returncode == 0, f"{args} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
-    return proc
 
 
 def build(kind: str, source: Path, out: Path) -> Path:
@@ -82,13 +74,7 @@ def test_the_sdist_and_the_wheel_carry_the_helpers(distributions):
 
 def test_the_wheel_installs_and_works(distributions, live_server, tmp_path):
     _, wheel = distributions
-    venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", "--without-pip", venv])
-    python = venv / "bin" / "python"
-    run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "-q", wheel])
-    site = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"])
-                .stdout.strip())
-    (site / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    python = venv_with(wheel, tmp_path / "venv") / "python"
     out = run([python, "-c", USE, f"{live_server}/api/v1", *ADMIN], cwd=tmp_path).stdout
     version, roles = out.splitlines()
     assert version and roles == "Admin,Op,Public,User,Viewer"

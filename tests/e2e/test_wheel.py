@@ -3,8 +3,7 @@ a temporary folder, and run there as `windsock standalone`, with no checkout bes
 bundled contract, the reference pages, the migrations and the example DAGs must all come from
 inside the wheel.
 
-The wheel's dependencies are not downloaded (CI may have no index): the new environment reads
-them from this test environment's site-packages, listed after its own (a `.pth` line), so
+The wheel's dependencies come from this test environment (see tests/support/venv.py), so
 `windsock` itself can only be the installed wheel.
 """
 
@@ -17,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import time
 import urllib.request
 from pathlib import Path
@@ -25,15 +23,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.ports import free_port
+from tests.support.venv import run, venv_with
 
 SERVER = Path(__file__).resolve().parents[2] / "server"
 EXAMPLES = {"example_branch", "example_shell", "example_xcom_chain"}
-
-
-def run(args: list, **kwargs) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=300, **kwargs)
-    assert proc.returncode == 0, f"{args} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
-    return proc
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +39,7 @@ def installed(tmp_path_factory) -> Path:
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
          "-w", root / "dist", source])
     wheel = next((root / "dist").glob("windsock-*.whl"))
-    venv = root / "venv"
-    run([sys.executable, "-m", "venv", "--without-pip", venv])
-    python = venv / "bin" / "python"
-    run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "-q", wheel])
-    site = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"])
-                .stdout.strip())
-    (site / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    return venv / "bin" / "windsock"
+    return venv_with(wheel, root / "venv") / "windsock"
 
 
 def get(url: str, auth: tuple[str, str] | None = None):
