@@ -81,11 +81,10 @@ def get_dag_run(dag_id: str, dag_run_id: str, fields=None):
 
 
 def _result_tasks(sess: Session, dag_id: str, task_ids: list[str]) -> dict[str, dict]:
-    """The serialized tasks whose return values a wait ends with (reading them needs can_read
-    on XComs); 422 naming those the DAG does not have."""
+    """The serialized tasks whose return values a wait ends with; 422 naming those the DAG
+    does not have."""
     if not task_ids:
         return {}
-    authorize(authorization.current(), [(READ, "XComs")], dag_id)
     _, serialized = lookups.serialized_dag(sess, dag_id)
     tasks = graph.tasks_by_id(serialized)
     if unknown := [task_id for task_id in task_ids if task_id not in tasks]:
@@ -100,6 +99,8 @@ def wait_dag_run_until_finished(dag_id: str, dag_run_id: str, timeout: float,
     resources.negotiate([wait_stream.NDJSON], "The wait for a DAG run")
     if math.isnan(timeout):  # the contract's bounds keep out everything else that is no time
         raise BadRequest("'timeout' must be a number of seconds from 0 to 3600, not NaN.")
+    if result:  # return values are XComs
+        authorize(authorization.current(), [(READ, "XComs")], dag_id)
     deadline = time.monotonic() + timeout
     with session() as sess:
         run = lookups.dag_run(sess, dag_id, dag_run_id)
