@@ -471,7 +471,7 @@ def test_patch_cannot_change_the_key(client, res):
 # Users and roles do not fit the shared tests above (unique emails, usernames up to 256
 # characters, role names with spaces, the built-in roles in every list); test_users.py and
 # test_roles.py cover the same conventions for them.
-TESTED_IN_THEIR_OWN_MODULE = {"users", "roles"}
+TESTED_IN_THEIR_OWN_MODULE = {"users", "roles", "backfills"}  # test_backfills.py: no PATCH or DELETE
 
 
 def test_resources_cover_every_keyed_collection():
