@@ -73,7 +73,7 @@ def delete_created_rows() -> None:
                       models.Backfill, models.EventLog, models.DagWarning, models.SerializedDag,
                       models.DagTag, models.Dag, models.DagCode, models.ImportError,
                       models.DagParsingRequest, models.Job, models.ApiToken, models.UserSession,
-                      models.AuthFailure):
+                      models.AuthFailure, models.IdempotencyKey):
             sess.execute(delete(model))
         sess.execute(delete(Variable))
         sess.execute(delete(Connection))

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from tests.api.accounts import PASSWORD, create_user, fresh_name, user_body
 from tests.api.helpers import API, assert_problem
@@ -18,8 +18,8 @@ from tests.support.seed import add_dag, sample_dag
 from tests.support.server import api_server
 from windsock import DAG, Dataset, ShellTask
 from windsock.db.engine import session
-from windsock.db.models import (Connection, DagRun, DatasetEvent, EventLog, IdempotencyKey,
-                                Pool, Role, User, Variable)
+from windsock.db.models import (Connection, DagRun, DatasetEvent, EventLog, Pool, Role, User,
+                                Variable)
 
 ORDERS = "s3://warehouse/orders"
 CREATES = [  # (operation, path, body, the model it creates)
@@ -36,9 +36,7 @@ CREATES = [  # (operation, path, body, the model it creates)
 
 @pytest.fixture
 def dags(migrated):
-    """`sample`, and `produce`, which updates ORDERS; no key is taken yet."""
-    with session() as sess:
-        sess.execute(delete(IdempotencyKey))
+    """`sample`, and `produce`, which updates ORDERS."""
     add_dag(sample_dag())
     with DAG("produce") as produce:
         ShellTask("write", "true", outlets=[Dataset(ORDERS)])
