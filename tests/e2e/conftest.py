@@ -29,7 +29,7 @@ import pytest
 import windsock_client
 
 from tests.conftest import ADMIN
-from tests.support.brokers import RabbitMQServer, RedisServer
+from tests.support.brokers import Broker, RabbitMQServer, RedisServer
 from tests.support.scheduler import (
     FAST_SETTINGS,
     SchedulerProcess,
@@ -254,21 +254,20 @@ def live_scheduler(scheduler, run_dags) -> Iterator[SchedulerProcess]:
 # --- Celery brokers ------------------------------------------------------------------------------
 
 
+def _for_the_session(broker: Broker) -> Iterator[Broker]:
+    try:
+        yield broker
+    finally:
+        broker.close()
+
+
 @pytest.fixture(scope="session")
 def redis_broker() -> Iterator[RedisServer]:
     """A real redis-server on a free port, for the Celery tests of the session."""
-    server = RedisServer()
-    try:
-        yield server
-    finally:
-        server.close()
+    yield from _for_the_session(RedisServer())
 
 
 @pytest.fixture(scope="session")
 def rabbitmq_broker() -> Iterator[RabbitMQServer]:
     """A real RabbitMQ node on free ports, for the Celery tests of the session."""
-    server = RabbitMQServer()
-    try:
-        yield server
-    finally:
-        server.close()
+    yield from _for_the_session(RabbitMQServer())
