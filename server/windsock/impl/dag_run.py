@@ -109,35 +109,6 @@ def wait_dag_run_until_finished(dag_id: str, dag_run_id: str, timeout: float,
                                                           deadline, tasks))
 
 
-def _result_tasks(sess: Session, dag_id: str, task_ids: list[str]) -> dict[str, dict]:
-    """The serialized tasks whose return values a wait ends with; 422 naming those the DAG
-    does not have."""
-    if not task_ids:
-        return {}
-    _, serialized = lookups.serialized_dag(sess, dag_id)
-    tasks = graph.tasks_by_id(serialized)
-    if unknown := [task_id for task_id in task_ids if task_id not in tasks]:
-        raise Unprocessable(f"'result' names tasks that DAG {dag_id!r} does not have: "
-                            f"{', '.join(map(repr, unknown))}.")
-    return {task_id: tasks[task_id] for task_id in task_ids}
-
-
-def wait_dag_run_until_finished(dag_id: str, dag_run_id: str, timeout: float,
-                                result: list[str] | None = None):
-    """The run's state, then (see windsock.api.wait_stream) its changes until it finishes."""
-    resources.negotiate([wait_stream.NDJSON], "The wait for a DAG run")
-    if math.isnan(timeout):  # the contract's bounds keep out everything else that is no time
-        raise BadRequest("'timeout' must be a number of seconds from 0 to 3600, not NaN.")
-    if result:  # return values are XComs
-        authorize(authorization.current(), [(READ, "XComs")], dag_id)
-    deadline = time.monotonic() + timeout
-    with session() as sess:
-        run = lookups.dag_run(sess, dag_id, dag_run_id)
-        tasks = _result_tasks(sess, dag_id, result or [])
-        return wait_stream.begin(sess, wait_stream.Ticket(dag_id, dag_run_id, run.id, run.state,
-                                                          deadline, tasks))
-
-
 def _logical_date(body: Mapping[str, Any]) -> datetime:
     logical = filters.parse_datetime("logical_date", body.get("logical_date"))
     execution = filters.parse_datetime("execution_date", body.get("execution_date"))
