@@ -85,7 +85,7 @@ def test_every_operation_is_503_with_retry_after_when_the_database_is_down(
 
 @pytest.mark.parametrize("method, path, allow", [
     ("PUT", f"{API}/variables/x", "DELETE, GET, HEAD, PATCH"),
-    ("DELETE", f"{API}/pools", "GET, HEAD, POST"),
+    ("DELETE", f"{API}/pools", "GET, HEAD, PATCH, POST"),
     ("DELETE", f"{API}/version", "GET, HEAD"),
     ("POST", f"{API}/health", "GET, HEAD"),
 ])
