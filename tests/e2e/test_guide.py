@@ -45,19 +45,18 @@ def test_the_curl_examples(guide_env):
     assert "304" in out and "412" in out and "eu-north-1" in out
     assert "success" in out  # the run finished
     assert '{"state":"success","results":{"transform":{"count":3,"total":49.75}}}' in out
-    assert "distinct runs: 1" in out and "another body: 422" in out  # Idempotency-Key
-    assert out[out.index("transform,load") + 1:][:2] == ["extract", "null"]  # cursor pages
-    assert '{"state":"success","results":{"transform":{"count":3,"total":49.75}}}' in out
     assert "2024-01-02T00:00:00+00:00" in out  # the backfill's dry run
     assert "backfill runs: success,success" in out
+    assert "distinct runs: 1" in out and "another body: 422" in out  # Idempotency-Key
+    assert out[out.index("transform,load") + 1:][:2] == ["extract", "null"]  # cursor pages
     assert "transform return_value" in out
-    assert '{"count":3,"total":49.75}' in out
-    assert out[-4:-2] == ["404", "/api/v1/docs/errors#not-found"] and out[-1] == "1"
-
     assert ('{"created":["guide_bucket"],"skipped":["guide_region"],'
             '"failed":["guide_missing 404"]}') in out
     assert '{"name":"guide"}' in out and '{"name":"guide","approved":true}' in out
     assert "204" in out
+    assert '{"count":3,"total":49.75}' in out
+    assert out[-4:-2] == ["404", "/api/v1/docs/errors#not-found"] and out[-1] == "1"
+
 
 def test_the_python_examples(guide_env):
     out = run([sys.executable, "-c", blocks("python")], guide_env).splitlines()
