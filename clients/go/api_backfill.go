@@ -238,11 +238,18 @@ type ApiCreateBackfillRequest struct {
 	ctx            context.Context
 	ApiService     *BackfillAPIService
 	backfillCreate *BackfillCreate
+	idempotencyKey *string
 }
 
 // The backfill to create.
 func (r ApiCreateBackfillRequest) BackfillCreate(backfillCreate BackfillCreate) ApiCreateBackfillRequest {
 	r.backfillCreate = &backfillCreate
+	return r
+}
+
+// Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for &#x60;[api] idempotency_key_ttl&#x60; seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, &#x60;Location&#x60;, &#x60;ETag&#x60;) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user&#39;s request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400).
+func (r ApiCreateBackfillRequest) IdempotencyKey(idempotencyKey string) ApiCreateBackfillRequest {
+	r.idempotencyKey = &idempotencyKey
 	return r
 }
 
@@ -320,6 +327,9 @@ func (a *BackfillAPIService) CreateBackfillExecute(r ApiCreateBackfillRequest) (
 	localVarHTTPHeaderAccept := selectHeaderAccept(localVarHTTPHeaderAccepts)
 	if localVarHTTPHeaderAccept != "" {
 		localVarHeaderParams["Accept"] = localVarHTTPHeaderAccept
+	}
+	if r.idempotencyKey != nil {
+		parameterAddToHeaderOrQuery(localVarHeaderParams, "Idempotency-Key", r.idempotencyKey, "simple", "")
 	}
 	// body params
 	localVarPostBody = r.backfillCreate

@@ -1067,17 +1067,24 @@ func (a *XComAPIService) PatchXcomEntryExecute(r ApiPatchXcomEntryRequest) (*XCo
 }
 
 type ApiPostXcomEntryRequest struct {
-	ctx        context.Context
-	ApiService *XComAPIService
-	dagId      string
-	dagRunId   string
-	taskId     string
-	xComCreate *XComCreate
+	ctx            context.Context
+	ApiService     *XComAPIService
+	dagId          string
+	dagRunId       string
+	taskId         string
+	xComCreate     *XComCreate
+	idempotencyKey *string
 }
 
 // The entry to create.
 func (r ApiPostXcomEntryRequest) XComCreate(xComCreate XComCreate) ApiPostXcomEntryRequest {
 	r.xComCreate = &xComCreate
+	return r
+}
+
+// Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for &#x60;[api] idempotency_key_ttl&#x60; seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, &#x60;Location&#x60;, &#x60;ETag&#x60;) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user&#39;s request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400).
+func (r ApiPostXcomEntryRequest) IdempotencyKey(idempotencyKey string) ApiPostXcomEntryRequest {
+	r.idempotencyKey = &idempotencyKey
 	return r
 }
 
@@ -1171,6 +1178,9 @@ func (a *XComAPIService) PostXcomEntryExecute(r ApiPostXcomEntryRequest) (*XCom,
 	localVarHTTPHeaderAccept := selectHeaderAccept(localVarHTTPHeaderAccepts)
 	if localVarHTTPHeaderAccept != "" {
 		localVarHeaderParams["Accept"] = localVarHTTPHeaderAccept
+	}
+	if r.idempotencyKey != nil {
+		parameterAddToHeaderOrQuery(localVarHeaderParams, "Idempotency-Key", r.idempotencyKey, "simple", "")
 	}
 	// body params
 	localVarPostBody = r.xComCreate

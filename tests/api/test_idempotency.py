@@ -14,12 +14,12 @@ from tests.api.accounts import PASSWORD, create_user, fresh_name, user_body
 from tests.api.helpers import API, assert_problem
 from tests.api.test_datasets import store
 from tests.conftest import ADMIN
-from tests.support.seed import add_dag, sample_dag
+from tests.support.seed import add_dag, add_run, sample_dag
 from tests.support.server import api_server
 from windsock import DAG, Dataset, ShellTask
 from windsock.db.engine import session
-from windsock.db.models import (Connection, DagRun, DatasetEvent, EventLog, Pool, Role, User,
-                                Variable)
+from windsock.db.models import (Backfill, Connection, DagRun, DatasetEvent, EventLog, Pool, Role,
+                                User, Variable, XCom)
 
 ORDERS = "s3://warehouse/orders"
 CREATES = [  # (operation, path, body, the model it creates)
@@ -31,13 +31,20 @@ CREATES = [  # (operation, path, body, the model it creates)
     ("post_user", "/users", user_body("retrier"), User),
     ("post_role", "/roles", {"name": "Retriers", "actions": []}, Role),
     ("create_dataset_event", "/datasets/events", {"dataset_uri": ORDERS}, DatasetEvent),
+    ("create_backfill", "/backfills", {"dag_id": "daily", "from_date": "2026-02-01T00:00:00Z",
+                                       "to_date": "2026-02-03T00:00:00Z"}, Backfill),
+    ("post_xcom_entry", "/dags/daily/dagRuns/r1/taskInstances/extract/xcomEntries",
+     {"key": "reviewed", "value": {"by": "retrier"}}, XCom),
 ]
 
 
 @pytest.fixture
 def dags(migrated):
-    """`sample`, and `produce`, which updates ORDERS."""
+    """`sample`, `daily` (to backfill) with its run r1, and `produce`, which updates ORDERS."""
     add_dag(sample_dag())
+    daily = sample_dag("daily", schedule="@daily")
+    add_dag(daily)
+    add_run(daily, "r1")
     with DAG("produce") as produce:
         ShellTask("write", "true", outlets=[Dataset(ORDERS)])
     store(produce)
@@ -89,7 +96,7 @@ def test_the_key_on_another_operation_is_422(client, dags):
 def test_without_a_key_each_request_creates(client, dags):
     for _ in range(2):
         assert client.post(f"{API}/dags/sample/dagRuns", json={}).status_code == 201
-    assert count(DagRun) == 2
+    assert count(DagRun, dag_id="sample") == 2
 
 
 def test_another_users_key_is_their_own(client, dags):
@@ -100,7 +107,7 @@ def test_another_users_key_is_their_own(client, dags):
                          auth=(name, PASSWORD))
     assert mine.status_code == theirs.status_code == 201
     assert theirs.json()["dag_run_id"] != mine.json()["dag_run_id"]
-    assert count(DagRun) == 2
+    assert count(DagRun, dag_id="sample") == 2
     # ... and a user refused the operation gets no stored answer either
     viewer = fresh_name("viewer")
     create_user(client, viewer, "Viewer")
@@ -122,7 +129,7 @@ def test_an_expired_key_is_a_new_request(client, dags, monkeypatch):
     monkeypatch.setenv("WINDSOCK__API__IDEMPOTENCY_KEY_TTL", "0")
     runs = [client.post(f"{API}/dags/sample/dagRuns", json={}, headers=keyed("k-5")).json()
             for _ in range(2)]
-    assert runs[0]["dag_run_id"] != runs[1]["dag_run_id"] and count(DagRun) == 2
+    assert runs[0]["dag_run_id"] != runs[1]["dag_run_id"] and count(DagRun, dag_id="sample") == 2
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "two words", '"unclosed', 'a"b', "back\\slash",
@@ -164,4 +171,4 @@ def test_concurrent_requests_with_one_key_create_one_run(live_server, dags):
         answers = list(pool.map(trigger, range(16)))
     assert {status for status, _ in answers} == {201}
     assert len({body["dag_run_id"] for _, body in answers}) == 1
-    assert count(DagRun) == 1 and count(EventLog, event="post_dag_run") == 1
+    assert count(DagRun, dag_id="sample") == 1 and count(EventLog, event="post_dag_run") == 1

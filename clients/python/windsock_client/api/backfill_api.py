@@ -337,6 +337,7 @@ class BackfillApi:
     def create_backfill(
         self,
         backfill_create: Annotated[BackfillCreate, Field(description="The backfill to create.")],
+        idempotency_key: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=257)]], Field(description="Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -356,6 +357,8 @@ class BackfillApi:
 
         :param backfill_create: The backfill to create. (required)
         :type backfill_create: BackfillCreate
+        :param idempotency_key: Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). 
+        :type idempotency_key: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
                                  timeout. It can also be a pair (tuple) of
@@ -380,6 +383,7 @@ class BackfillApi:
 
         _param = self._create_backfill_serialize(
             backfill_create=backfill_create,
+            idempotency_key=idempotency_key,
             _request_auth=_request_auth,
             _content_type=_content_type,
             _headers=_headers,
@@ -416,6 +420,7 @@ class BackfillApi:
     def create_backfill_with_http_info(
         self,
         backfill_create: Annotated[BackfillCreate, Field(description="The backfill to create.")],
+        idempotency_key: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=257)]], Field(description="Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -435,6 +440,8 @@ class BackfillApi:
 
         :param backfill_create: The backfill to create. (required)
         :type backfill_create: BackfillCreate
+        :param idempotency_key: Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). 
+        :type idempotency_key: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
                                  timeout. It can also be a pair (tuple) of
@@ -459,6 +466,7 @@ class BackfillApi:
 
         _param = self._create_backfill_serialize(
             backfill_create=backfill_create,
+            idempotency_key=idempotency_key,
             _request_auth=_request_auth,
             _content_type=_content_type,
             _headers=_headers,
@@ -495,6 +503,7 @@ class BackfillApi:
     def create_backfill_without_preload_content(
         self,
         backfill_create: Annotated[BackfillCreate, Field(description="The backfill to create.")],
+        idempotency_key: Annotated[Optional[Annotated[str, Field(min_length=1, strict=True, max_length=257)]], Field(description="Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). ")] = None,
         _request_timeout: Union[
             None,
             Annotated[StrictFloat, Field(gt=0)],
@@ -514,6 +523,8 @@ class BackfillApi:
 
         :param backfill_create: The backfill to create. (required)
         :type backfill_create: BackfillCreate
+        :param idempotency_key: Makes the create safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a unique value the client chose for this request, such as a UUID, sent as is or as a quoted string. The first request with a key creates the object and its answer is kept for `[api] idempotency_key_ttl` seconds (a day by default). A retry with the same key, by the same user, with the same method, path and body, gets that answer again (status, body, `Location`, `ETag`) and creates nothing; a retry that comes while the first request is still being processed waits for it and gets its answer. The same key with a different request is 422. Keys belong to the user who sent them: another user's request with the same key is a request of its own. A request that failed keeps no answer, so its retry is processed anew. A key is 1 to 255 printable ASCII characters without spaces, quotes or backslashes (anything else is 400). 
+        :type idempotency_key: str
         :param _request_timeout: timeout setting for this request. If one
                                  number provided, it will be total request
                                  timeout. It can also be a pair (tuple) of
@@ -538,6 +549,7 @@ class BackfillApi:
 
         _param = self._create_backfill_serialize(
             backfill_create=backfill_create,
+            idempotency_key=idempotency_key,
             _request_auth=_request_auth,
             _content_type=_content_type,
             _headers=_headers,
@@ -569,6 +581,7 @@ class BackfillApi:
     def _create_backfill_serialize(
         self,
         backfill_create,
+        idempotency_key,
         _request_auth,
         _content_type,
         _headers,
@@ -592,6 +605,8 @@ class BackfillApi:
         # process the path parameters
         # process the query parameters
         # process the header parameters
+        if idempotency_key is not None:
+            _header_params['Idempotency-Key'] = idempotency_key
         # process the form parameters
         # process the body parameter
         if backfill_create is not None:
