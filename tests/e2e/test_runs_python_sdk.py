@@ -165,11 +165,15 @@ def test_xcom_chain_runs_and_hands_each_return_value_to_the_next_task(runs: Runs
 
 
 def test_health_reports_the_running_scheduler(runs: Runs):
-    # Not the first test of the module: clean_database has already deleted every row once,
-    # the scheduler's job included, and the scheduler has gone on.
-    health = runs.monitoring.get_health()
+    # Not the first test of the module: clean_database has just deleted every row, the
+    # scheduler's job included; the scheduler writes its row again at its next round (within
+    # [scheduler] loop_interval), and health then reports it.
+    def healthy():
+        found = runs.monitoring.get_health()
+        return found if found.scheduler.status == "healthy" else None
+
+    health = wait_for(healthy, 10, "the scheduler to be healthy again", runs.describe)
     assert health.metadatabase.status == "healthy"
-    assert health.scheduler.status == "healthy", (health, runs.describe())
     beat = health.scheduler.latest_scheduler_heartbeat
     assert beat is not None and beat.tzinfo is not None
     assert abs(datetime.now(timezone.utc) - beat) < timedelta(seconds=10), beat
