@@ -178,15 +178,16 @@ def create(sess: Session, dag: Dag, data: Mapping[str, Any], request: Request,
     """Create the backfill. Conflicting when the DAG has a backfill that is not completed (also
     when one is created concurrently: the partial unique index refuses the second)."""
     backfill, _ = _checked(dag, data, request, now)
-    active = sess.scalar(select(Backfill.id).where(Backfill.dag_id == dag.dag_id,
+    dag_id = dag.dag_id  # (a failed flush expires the session's objects: read it before)
+    active = sess.scalar(select(Backfill.id).where(Backfill.dag_id == dag_id,
                                                    Backfill.completed_at.is_(None)))
     if active is not None:
-        raise _already_active(dag.dag_id, f" ({active})")
+        raise _already_active(dag_id, f" ({active})")
     sess.add(backfill)
     try:
         sess.flush()
     except IntegrityError:
-        raise _already_active(dag.dag_id, "") from None
+        raise _already_active(dag_id, "") from None
     return backfill
 
 
