@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import jwt
 import setproctitle
 
-from windsock import config, logs
+from windsock import config, forking, logs
 from windsock.security.keys import signing_key
 
 AUDIENCE = "windsock-worker-log"
@@ -156,22 +156,13 @@ def start() -> int:
     server = ThreadingHTTPServer((host, port), _Handler)
     log.info("Serving the task logs of %s on %s:%s", logs.base_folder(), host, port)
     parent = os.getpid()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            if sys.platform.startswith("linux"):
-                ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-            if os.getppid() == parent:  # (else the parent died before prctl)
-                _serve(server)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code or 0
-        except BaseException:  # noqa: BLE001 - reported; the worker goes on without it
-            log.exception("The worker log server failed")
-        finally:
-            os._exit(code)
+
+    def serve() -> None:
+        if sys.platform.startswith("linux"):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() == parent:  # (else the parent died before prctl)
+            _serve(server)
+
+    pid = forking.fork(serve, "The worker log server")
     server.server_close()  # the child listens
     return pid

@@ -34,6 +34,8 @@ from typing import NoReturn
 
 import setproctitle
 
+from windsock import forking
+
 PR_SET_CHILD_SUBREAPER = 36
 POLL_SECONDS = 0.05
 TRY_VARIABLE = "WINDSOCK_TRY"
@@ -97,15 +99,12 @@ def start(command: Command, env: dict[str, str], tag: str, grace: float, *,
     descriptor `output`. The group is ended (SIGKILL `grace` seconds after SIGTERM) when this
     process dies or `stop`s it."""
     lifeline, held = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(held)
-            _guard(command, {**env, TRY_VARIABLE: tag}, tag, grace, lifeline, output)
-        finally:
-            os._exit(70)  # (only if the guard itself broke)
+
+    def guard() -> NoReturn:
+        os.close(held)
+        _guard(command, {**env, TRY_VARIABLE: tag}, tag, grace, lifeline, output)
+
+    pid = forking.fork(guard, "A process group's guard")
     os.close(lifeline)
     _lifelines[pid] = held
     return Guard(pid)

@@ -18,12 +18,12 @@ import logging
 import os
 import select
 import signal
-import sys
 import time
 from dataclasses import dataclass, field
 
 import setproctitle
 
+from windsock import forking
 from windsock.db import engine
 from windsock.scheduler.executors.base import TaskKey
 
@@ -129,22 +129,15 @@ class WorkerPool:
 
     def _fork(self) -> Worker:
         reader, writer = os.pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                os.close(writer)
-                for other in self.workers.values():  # so that closing them ends those workers
-                    os.close(other.requests)
-                os.close(self._results)
-                _serve(reader, self._results_writer)
-                code = 0
-            except BaseException:  # noqa: BLE001 - reported, the pool forks another
-                log.exception("A task worker failed")
-            finally:
-                os._exit(code)
+
+        def serve() -> None:
+            os.close(writer)
+            for other in self.workers.values():  # so that closing them ends those workers
+                os.close(other.requests)
+            os.close(self._results)
+            _serve(reader, self._results_writer)
+
+        pid = forking.fork(serve, "A task worker")  # (the pool forks another)
         os.close(reader)
         worker = Worker(pid, writer)
         self.workers[pid] = worker
