@@ -131,7 +131,7 @@ OPTIONS: tuple[Option, ...] = (
            "Methods a CORS preflight allows to the origins of "
            "[api] access_control_allow_origins."),
     Option("api", "access_control_allow_headers",
-           "Authorization, Content-Type, If-Match, If-None-Match, X-CSRF-Token",
+           "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-CSRF-Token",
            "Request headers a CORS preflight allows to the origins of "
            "[api] access_control_allow_origins."),
     Option("api", "expose_config", "False",

@@ -185,7 +185,7 @@ def test_a_preflight_from_an_allowed_origin_is_answered_without_credentials(clie
     assert response.content == b""
     assert response.headers["access-control-allow-origin"] == ORIGIN
     assert "PATCH" in response.headers["access-control-allow-methods"]
-    assert {"authorization", "content-type", "if-match"} <= listed(
+    assert {"authorization", "content-type", "if-match", "idempotency-key"} <= listed(
         response, "access-control-allow-headers")
     assert int(response.headers["access-control-max-age"]) > 0
     assert "origin" in listed(response, "vary")
