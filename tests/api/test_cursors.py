@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.api.helpers import API, assert_problem
+from tests.api.helpers import API, assert_problem, links
 from tests.support.queries import statements
 from tests.support.seed import EPOCH, add_dag, add_run, sample_dag
 
@@ -42,24 +43,37 @@ def _ids(page: dict) -> list:
 
 
 def _walk(client, url: str, params: dict, limit: int) -> tuple[list, list]:
-    """Every item, reading forward by next_cursor from the first page, then backward by
-    previous_cursor from the last: (forward, backward) in list order."""
+    """Every item, reading forward by next_cursor from the first page, then backward by the
+    pages' `prev` links from the last: (forward, backward) in list order."""
     pages, cursor = [], ""
     while cursor is not None:
         response = client.get(url, params={**params, "limit": limit, "cursor": cursor})
         assert response.status_code == 200, response.text
         page = response.json()
-        assert page["total_entries"] == len(_ids(page)) and "Link" not in response.headers
-        pages.append(page)
+        assert page["total_entries"] == len(_ids(page))
+        assert _linked_cursors(response) == {
+            rel: page[field] for rel, field in (("next", "next_cursor"), ("prev", "previous_cursor"))
+            if page[field]}
+        pages.append((page, response))
         cursor = page["next_cursor"]
-    assert pages[0]["previous_cursor"] is None
-    backward, cursor = [], pages[-1]["previous_cursor"]
-    while cursor is not None:
-        page = client.get(url, params={**params, "limit": limit, "cursor": cursor}).json()
-        backward = _ids(page) + backward
-        cursor = page["previous_cursor"]
-    forward = [item for page in pages for item in _ids(page)]
-    return forward, backward + _ids(pages[-1])
+    assert pages[0][0]["previous_cursor"] is None
+    backward, response = [], pages[-1][1]
+    while "prev" in links(response):
+        response = client.get(links(response)["prev"])
+        backward = _ids(response.json()) + backward
+    forward = [item for page, _ in pages for item in _ids(page)]
+    return forward, backward + _ids(pages[-1][0])
+
+
+def _linked_cursors(response) -> dict[str, str]:
+    """{rel: cursor} of a cursor page's Link header (whose other arguments are the request's)."""
+    linked = {}
+    for rel, target in links(response).items():
+        query = parse_qs(urlsplit(target).query, keep_blank_values=True)
+        request = parse_qs(urlsplit(str(response.url)).query, keep_blank_values=True)
+        assert {**request, "cursor": query["cursor"]} == query
+        linked[rel] = query["cursor"][0]
+    return linked
 
 
 @pytest.mark.parametrize(("url", "order_by"), [

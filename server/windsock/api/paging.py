@@ -101,18 +101,25 @@ def _count(stmt: Select) -> Select:
     return count if always else count.where(condition)
 
 
-def _link_header(limit: int, offset: int, total: int) -> str | None:
-    args = flask.request.args.to_dict(flat=True)
-    links = []
-    if offset + limit < total:
-        links.append((offset + limit, "next"))
-    if offset > 0:
-        links.append((max(offset - limit, 0), "prev"))
+def _link_header(pages: Sequence[tuple[str, Mapping[str, Any]]]) -> str | None:
+    """RFC 8288 links to the pages named by `(rel, arguments)`: this request's URL with those
+    arguments replacing its own (every value of a repeated argument, such as `order_by`, kept)."""
     parts = []
-    for target, rel in links:
-        query = urlencode({**args, "limit": limit, "offset": target})
+    for rel, changed in pages:
+        kept = [(name, value) for name, value in flask.request.args.items(multi=True)
+                if name not in changed]
+        query = urlencode([*kept, *changed.items()])
         parts.append(f'<{flask.request.path}?{query}>; rel="{rel}"')
     return ", ".join(parts) or None
+
+
+def _offset_links(limit: int, offset: int, total: int) -> str | None:
+    pages = []
+    if offset + limit < total:
+        pages.append(("next", {"limit": limit, "offset": offset + limit}))
+    if offset > 0:
+        pages.append(("prev", {"limit": limit, "offset": max(offset - limit, 0)}))
+    return _link_header(pages)
 
 
 def _rows(session: Session, stmt: Select) -> Sequence[Any]:
@@ -154,11 +161,11 @@ def collection(
                              "where a page starts; send one of them.")
         return _cursor_page(session, stmt, key=key, serialize=serialize,
                             keys=_keys(order_by, columns, primary_key), limit=limit,
-                            cursor=cursor, query=query)
+                            cursor=cursor, query=query, links=links)
     total = session.scalar(_count(stmt))
     page = _sorted(stmt, _keys(order_by, columns, primary_key)).limit(limit).offset(offset)
     rows = _rows(session, page)
-    link = _link_header(limit, offset, total) if links else None
+    link = _offset_links(limit, offset, total) if links else None
     return ok({key: [serialize(row) for row in rows], "total_entries": total},
               headers={"Link": link} if link else None)
 
@@ -172,13 +179,13 @@ def _value(row: Any, column: ColumnElement) -> Any:
 
 def _cursor_page(session: Session, stmt: Select, *, key: str,
                  serialize: Callable[[Any], dict], keys: Sequence[Key], limit: int,
-                 cursor: str, query: Mapping[str, Any]) -> Response:
+                 cursor: str, query: Mapping[str, Any], links: bool) -> Response:
     """One page of `stmt` after (or, for a previous page, before) the row that `cursor` names,
     or the first page for an empty `cursor`: `{key: [...], total_entries, next_cursor,
     previous_cursor}` without a COUNT (`total_entries` is the number of items on the page).
     A cursor is bound to `query` (the request's filters and order) and refused for another.
     One query whatever the page or table size: the page and one row more, read from an index
-    on the sort keys."""
+    on the sort keys. With `links`, Link headers to the next and previous pages as well."""
     digest = cursors.query_digest(flask.request.path, {
         name: value for name, value in query.items() if name not in PAGE_ARGUMENTS})
     position = cursors.decode(cursor, digest, len(keys)) if cursor else None
@@ -199,9 +206,14 @@ def _cursor_page(session: Session, stmt: Select, *, key: str,
     # rows after it do. The other side has more rows when the page read one row beyond it.
     has_next = more if not backward else True
     has_previous = position is not None if not backward else more
+    following = at(rows[-1], before=False) if rows and has_next else None
+    preceding = at(rows[0], before=True) if rows and has_previous else None
+    link = _link_header([(rel, {"limit": limit, "cursor": target})
+                         for rel, target in (("next", following), ("prev", preceding))
+                         if target]) if links else None
     return ok({key: [serialize(row) for row in rows], "total_entries": len(rows),
-               "next_cursor": at(rows[-1], before=False) if rows and has_next else None,
-               "previous_cursor": at(rows[0], before=True) if rows and has_previous else None})
+               "next_cursor": following, "previous_cursor": preceding},
+              headers={"Link": link} if link else None)
 
 
 def listed(items: Sequence[dict], *, key: str, limit: int | None, offset: int) -> Response:
@@ -209,6 +221,6 @@ def listed(items: Sequence[dict], *, key: str, limit: int | None, offset: int) -
     same shape and with the same Link headers as `collection`."""
     limit = _default_limit() if limit is None else limit
     total = len(items)
-    link = _link_header(limit, offset, total)
+    link = _offset_links(limit, offset, total)
     return ok({key: list(items[offset:offset + limit]), "total_entries": total},
               headers={"Link": link} if link else None)
