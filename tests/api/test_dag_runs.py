@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -77,10 +77,14 @@ def test_list_of_unknown_dag_is_404(client, migrated):
 
 
 def test_list_pages_with_links(client, three_runs):
-    response = client.get(runs_url(), params={"limit": 1, "offset": 1})
+    """The links keep every argument of the request, each value of a repeated one included."""
+    response = client.get(runs_url(), params={"limit": 1, "offset": 1,
+                                              "order_by": ["dag_id", "-dag_run_id"]})
     assert ids(response) == ["r2"]
     assert response.json()["total_entries"] == 3
-    assert set(links(response)) == {"next", "prev"}
+    pages = links(response)
+    assert set(pages) == {"next", "prev"}
+    assert ids(client.get(pages["next"])) == ["r1"] and ids(client.get(pages["prev"])) == ["r3"]
 
 
 def test_list_limit_above_maximum_is_400(client, dag):
@@ -241,6 +245,30 @@ def test_trigger_twice_in_the_same_second_gives_two_runs(client, dag):
     first, second = (client.post(runs_url(), json={}) for _ in range(2))
     assert first.status_code == second.status_code == 201
     assert first.json()["dag_run_id"] != second.json()["dag_run_id"]
+
+
+def test_triggers_in_the_same_microsecond_take_the_next_free_ones(client, dag, monkeypatch):
+    """Logical dates are unique per DAG; a trigger without one must not fail because another
+    trigger took the same instant, and a given date that is taken stays a 409."""
+    from windsock.impl import dag_run as impl
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return EPOCH
+
+    monkeypatch.setattr(impl, "datetime", Frozen)
+    created = [client.post(runs_url(), json={}) for _ in range(impl.DEFAULT_DATE_ATTEMPTS)]
+    assert [r.status_code for r in created] == [201] * impl.DEFAULT_DATE_ATTEMPTS
+    assert [r.json()["logical_date"] for r in created] == [
+        (EPOCH + timedelta(microseconds=step)).isoformat()
+        for step in range(impl.DEFAULT_DATE_ATTEMPTS)]
+    assert_problem(client.post(runs_url(), json={}), 409, EPOCH.isoformat())
+    assert_problem(client.post(runs_url(), json={"logical_date": EPOCH.isoformat()}), 409)
+    assert set(task_states("sample", created[-1].json()["dag_run_id"])) == TASKS
+    with session() as sess:
+        assert sess.scalar(select(func.count()).select_from(DagRun)) \
+            == impl.DEFAULT_DATE_ATTEMPTS
 
 
 def test_trigger_accepts_execution_date_and_a_matching_logical_date(client, dag):

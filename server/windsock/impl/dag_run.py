@@ -2,8 +2,12 @@
 deleting runs.
 
 A triggered run's `conf` is stored as the DAG's params resolve it: the given keys, checked
-against the params' schemas, filled up with the defaults of the params not given. Keys that
-name no param are rejected, as the contract says; the stored conf is what the tasks will see.
+against the params' schemas, filled up with the defaults of the params not given; keys that
+name no param are kept. The stored conf is what the tasks will see.
+
+A run triggered without a logical date takes the current instant. Logical dates are unique per
+DAG, so when another trigger of the DAG took the same microsecond, the run takes the next free
+one rather than failing the client with a conflict it did not cause.
 """
 
 from __future__ import annotations
@@ -11,15 +15,16 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from windsock.api import filters, lookups, paging, resources, wait_stream
 from windsock.api.guard import authorize
-from windsock.api.problems import BadRequest, DagHasImportErrors, Unprocessable
+from windsock.api.problems import BadRequest, Conflict, DagHasImportErrors, Unprocessable
 from windsock.api.representations import dag_run, only_fields, task_instance
 from windsock.dags import params
 from windsock.db.engine import session
@@ -109,13 +114,15 @@ def wait_dag_run_until_finished(dag_id: str, dag_run_id: str, timeout: float,
                                                           deadline, tasks))
 
 
-def _logical_date(body: Mapping[str, Any]) -> datetime:
+def _logical_date(body: Mapping[str, Any]) -> datetime | None:
+    """The logical date the client gave, under either name; None when it gave none."""
     logical = filters.parse_datetime("logical_date", body.get("logical_date"))
     execution = filters.parse_datetime("execution_date", body.get("execution_date"))
     if logical and execution and logical != execution:
         raise Unprocessable(f"'logical_date' ({logical.isoformat()}) and its older name "
                             f"'execution_date' ({execution.isoformat()}) disagree; send one.")
-    return (logical or execution or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    given = logical or execution
+    return given.astimezone(timezone.utc) if given else None
 
 
 def _conf(declared: Mapping[str, Any], conf: Mapping[str, Any]) -> dict:
@@ -128,21 +135,56 @@ def _conf(declared: Mapping[str, Any], conf: Mapping[str, Any]) -> dict:
         raise Unprocessable(f"{error}.") from None
 
 
+# How many microseconds on from the current instant a trigger without a logical date tries
+# before it gives up with a conflict (only triggers of one DAG in one microsecond collide).
+DEFAULT_DATE_ATTEMPTS = 5
+
+
 def post_dag_run(dag_id: str, body: dict):
-    logical_date = _logical_date(body)
+    given = _logical_date(body)
     with session() as sess:
         dag, serialized = lookups.serialized_dag(sess, dag_id)
         if dag.has_import_errors:
             raise DagHasImportErrors(f"DAG {dag_id!r} cannot be triggered while its file "
                                      f"{dag.fileloc} fails to import; see GET /importErrors.")
         conf = _conf(serialized["params"], body.get("conf") or {})
-        run_id = body.get("dag_run_id") or trigger.new_run_id("manual", logical_date)
-        run = trigger.create_run(sess, serialized, run_id=run_id, logical_date=logical_date,
-                                 conf=conf, run_type="manual", note=body.get("note"))
-        resources.flush_or_conflict(
-            sess, f"DAG {dag_id!r} already has a run with the id {run_id!r} or the logical "
-                  f"date {logical_date.isoformat()}.")
-        return resources.created(dag_run(run), resources.location(run_id))
+
+        def create(logical_date: datetime) -> DagRun:
+            run_id = body.get("dag_run_id") or trigger.new_run_id("manual", logical_date)
+            return trigger.create_run(sess, serialized, run_id=run_id, logical_date=logical_date,
+                                      conf=conf, run_type="manual", note=body.get("note"))
+
+        if given:
+            try:
+                run = create(given)
+            except IntegrityError:
+                raise Conflict(_clash(dag_id, body, given)) from None
+        else:
+            run = _create_at_a_free_instant(sess, create, datetime.now(timezone.utc), dag_id,
+                                            body)
+        return resources.created(dag_run(run), resources.location(run.run_id))
+
+
+def _create_at_a_free_instant(sess: Session, create, now: datetime, dag_id: str,
+                              body: Mapping[str, Any]) -> DagRun:
+    """`create(logical_date)` at `now` or the first of the next microseconds that no run of the
+    DAG holds, each try in a savepoint (a failed insert leaves the request's transaction
+    usable on PostgreSQL); a conflict on every one (or on a given run id) is a 409."""
+    for step in range(DEFAULT_DATE_ATTEMPTS):
+        logical_date = now + timedelta(microseconds=step)
+        try:
+            with sess.begin_nested():
+                return create(logical_date)
+        except IntegrityError:
+            continue
+    raise Conflict(_clash(dag_id, body, now))
+
+
+def _clash(dag_id: str, body: Mapping[str, Any], logical_date: datetime) -> str:
+    run_id = body.get("dag_run_id")
+    return (f"DAG {dag_id!r} already has a run with the id {run_id!r} or the logical date "
+            f"{logical_date.isoformat()}." if run_id else
+            f"DAG {dag_id!r} already has a run with the logical date {logical_date.isoformat()}.")
 
 
 def _change(dag_id: str, dag_run_id: str, change) -> Any:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from windsock.dags import mapping
@@ -23,26 +24,33 @@ def new_run_id(run_type: str, logical_date: datetime) -> str:
 def create_run(sess: Session, serialized: Mapping[str, Any], *, run_id: str,
                logical_date: datetime, conf: Mapping[str, Any], run_type: str,
                note: str | None = None, data_interval: tuple[datetime, datetime] | None = None,
-               ) -> DagRun:
+               backfill_id: int | None = None) -> DagRun:
     """A queued run with one task instance per task (state not yet decided); a task mapped over
     literal lists gets one per combination right away (none: one skipped instance), a task
-    mapped over return values one stand-in that the scheduler expands later. Flushes nothing;
-    the caller flushes and maps a duplicate run id or logical date to its own error."""
+    mapped over return values one stand-in that the scheduler expands later.
+
+    The run is flushed at once, so a duplicate run id or logical date raises IntegrityError
+    here (the caller maps it to its own error, in a savepoint if it goes on). Its task
+    instances are inserted as rows, in one statement, not loaded as objects: building and
+    flushing ten ORM objects was most of a trigger's time under SQLite's write lock."""
     now = datetime.now(timezone.utc)
     start, end = data_interval or (logical_date, logical_date)
     run = DagRun(dag_id=serialized["dag_id"], run_id=run_id, logical_date=logical_date,
                  data_interval_start=start, data_interval_end=end, queued_at=now,
                  state="queued", run_type=run_type, external_trigger=run_type == "manual",
-                 conf=json.dumps(dict(conf)), note=note)
+                 conf=json.dumps(dict(conf)), note=note, backfill_id=backfill_id)
     sess.add(run)
-    for task in serialized["tasks"]:
-        sess.add_all(new_instances(run.dag_id, run_id, task, now))
+    sess.flush()  # the task instances refer to the run's row
+    rows = [row for task in serialized["tasks"]
+            for row in new_instance_rows(run.dag_id, run_id, task, now)]
+    if rows:
+        sess.execute(insert(TaskInstance.__table__), rows)
     return run
 
 
-def new_instances(dag_id: str, run_id: str, task: Mapping[str, Any],
-                  now: datetime) -> list[TaskInstance]:
-    """The task instances a task starts with in a run (see create_run)."""
+def new_instance_rows(dag_id: str, run_id: str, task: Mapping[str, Any],
+                      now: datetime) -> list[dict[str, Any]]:
+    """The task instances a task starts with in a run (see create_run), as column values."""
     expansion = task.get("expand")
     count = None
     if expansion is not None and not mapping.sources(expansion):
@@ -50,22 +58,35 @@ def new_instances(dag_id: str, run_id: str, task: Mapping[str, Any],
             count = mapping.length(task["task_id"], expansion, {})
         except mapping.ExpansionError:
             pass  # ([core] max_map_length was lowered:) the scheduler fails the stand-in
-    return instances(dag_id, run_id, task, count, now)
+    return instance_rows(dag_id, run_id, task, count, now)
 
 
-def instances(dag_id: str, run_id: str, task: Mapping[str, Any], count: int | None,
-              now: datetime) -> list[TaskInstance]:
-    """The task instances of `task` in a run: map indexes 0 to `count`-1, or with no count the
-    one instance -1 (an unmapped task, or a mapped task's stand-in), skipped for a count of 0."""
+def new_instances(dag_id: str, run_id: str, task: Mapping[str, Any],
+                  now: datetime) -> list[TaskInstance]:
+    """new_instance_rows as objects of the session-to-be."""
+    return [TaskInstance(**row) for row in new_instance_rows(dag_id, run_id, task, now)]
+
+
+def instance_rows(dag_id: str, run_id: str, task: Mapping[str, Any], count: int | None,
+                  now: datetime) -> list[dict[str, Any]]:
+    """The task instances of `task` in a run, as column values (every row names the same
+    columns): map indexes 0 to `count`-1, or with no count the one instance -1 (an unmapped
+    task, or a mapped task's stand-in), skipped for a count of 0."""
     fields = dict(dag_id=dag_id, run_id=run_id, task_id=task["task_id"], state=None,
                   try_number=0, max_tries=task["retries"], pool=task["pool"],
                   pool_slots=task["pool_slots"], queue=task["queue"],
                   priority_weight=task["priority_weight"],
                   max_active_tis_per_dag=task.get("max_active_tis_per_dag"),
-                  operator=task["class_name"])
+                  operator=task["class_name"], start_date=None, end_date=None, duration=None)
     if count is None:
-        return [TaskInstance(map_index=-1, **fields)]
+        return [{**fields, "map_index": -1}]
     if count == 0:
-        return [TaskInstance(map_index=-1, **{**fields, "state": "skipped"}, start_date=now,
-                             end_date=now, duration=0.0)]
-    return [TaskInstance(map_index=index, **fields) for index in range(count)]
+        return [{**fields, "map_index": -1, "state": "skipped", "start_date": now,
+                 "end_date": now, "duration": 0.0}]
+    return [{**fields, "map_index": index} for index in range(count)]
+
+
+def instances(dag_id: str, run_id: str, task: Mapping[str, Any], count: int | None,
+              now: datetime) -> list[TaskInstance]:
+    """instance_rows as objects of the session-to-be."""
+    return [TaskInstance(**row) for row in instance_rows(dag_id, run_id, task, count, now)]

@@ -72,7 +72,6 @@ def create_scheduled_runs(sess: Session, now: datetime) -> None:
                 run = create_run(sess, data, run_id=f"scheduled__{interval.start.isoformat()}",
                                  logical_date=interval.start, conf={}, run_type="scheduled",
                                  data_interval=(interval.start, interval.end))
-                sess.flush()
                 events.record(sess, "run_created", run)
                 active[dag.dag_id] += 1
             interval = next_interval(sess, data, now, after=interval.start)
@@ -112,7 +111,6 @@ def create_dataset_triggered_runs(sess: Session, now: datetime) -> None:
         run = create_run(sess, datas[dag.dag_id], run_id=f"dataset_triggered__{now.isoformat()}",
                          logical_date=now, conf={}, run_type="dataset_triggered",
                          data_interval=interval)
-        sess.flush()
         if consumed:
             sess.execute(insert(dagrun_dataset_event), [
                 {"dag_run_id": run.id, "event_id": event.id} for event in consumed])
