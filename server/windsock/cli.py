@@ -31,7 +31,7 @@ def _serve(host: str, port: int, workers: int) -> None:
 
     migrate.check_current()
     # windsock's HTTP protocol keeps request heads within the [api] limits while reading them.
-    api_workers.serve("windsock.app:create_app", host=host, port=port, workers=workers,
+    api_workers.serve("windsock.api.workers:served_app", host=host, port=port, workers=workers,
                       http="windsock.api.http_protocol:HttpProtocol", log_level="info")
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from connexion.datastructures import MediaTypeDict
 from connexion.json_schema import Draft4RequestValidator, resolve_refs
+from connexion.utils import is_null, is_nullable
 from connexion.validators import (
     VALIDATOR_MAP,
     JSONRequestBodyValidator,
@@ -32,7 +33,26 @@ from windsock.api.problems import BadRequest, Unprocessable
 from windsock.masking import is_sensitive
 
 
+# The validators of the contract's schemas, built once each. connexion builds a jsonschema
+# validator (and deep-copies a parameter's schema) for every parameter and body of every
+# request; the schemas are the contract's own objects, the same on every request. An entry
+# holds its schema, so that the id it is found by stays that schema's.
+_validators: dict[int, tuple[dict, Any]] = {}
+
+
+def _validator_of(schema: dict, kind: type) -> Any:
+    entry = _validators.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        entry = _validators[id(schema)] = (
+            schema, kind(schema, format_checker=Draft4Validator.FORMAT_CHECKER))
+    return entry[1]
+
+
 class BodyValidator(JSONRequestBodyValidator):
+    @property
+    def _validator(self) -> Draft4RequestValidator:
+        return _validator_of(self._schema, Draft4RequestValidator)
+
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         raw = b"".join([chunk async for chunk in stream])
         if not raw:
@@ -100,12 +120,13 @@ class Parameters(ParameterValidator):
     def validate_parameter(parameter_type, value, param, param_name=None):
         if reason := text.unstorable(value, param["name"]):
             return f"Invalid {parameter_type} parameter: {reason}"
-        error = ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
-        if error is None or value is None:
-            return error
-        # jsonschema's text is the message, a blank line, then the whole schema: keep the message.
-        message = error.split("\n\n", 1)[0]
-        return f"Invalid {parameter_type} parameter '{param['name']}': {message}"
+        if value is None or (is_nullable(param) and is_null(value)):
+            return ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
+        try:
+            _validator_of(param.get("schema", param), Draft4Validator).validate(value)
+        except ValidationError as error:
+            return f"Invalid {parameter_type} parameter '{param['name']}': {error.message}"
+        return None
 
 
 @cache
