@@ -1331,11 +1331,12 @@ func (r ApiPostDagRunRequest) Execute() (*DAGRun, *http.Response, error) {
 PostDagRun Trigger a DAG run
 
 Creates a manual run of the DAG in the `queued` state, for the scheduler to start. The run id
-is made up when not given, and the logical date defaults to now. The DAG does not have to be
-unpaused, but the run only starts once it is.
+is made up when not given, and the logical date defaults to now: to the next free microsecond
+when another run of the DAG already holds that instant, so that concurrent triggers do not
+collide. The DAG does not have to be unpaused, but the run only starts once it is.
 
 The answer is 404 when the DAG does not exist, and 409 when the DAG already has a run with the
-same run id or the same logical date. It is 422 when `conf` does not satisfy the DAG's params
+same run id or the given logical date. It is 422 when `conf` does not satisfy the DAG's params
 (the detail names the param), when `execution_date` and `logical_date` disagree, or when the
 DAG's file currently fails to import: that last problem has its own `type`, ending in
 `#dag-has-import-errors`, so clients can tell it apart.
