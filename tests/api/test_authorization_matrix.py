@@ -13,10 +13,10 @@ For every operation but the public ones (`security: []`):
 
 Needs on `DAGs` are granted as declared, on every DAG; per-DAG grants are in test_dag_permissions.
 
-Measured size: 109 operations (111 in the contract, the 16 of the experimental API switched on
-here among them, less the 2 public ones) x 4 kinds of case = 478 cases: 109 allowed + 151 missing
-(one per declared permission; 7 operations declare none) + 109 anonymous + 109 without API
-access. The users are made directly in the database, all with one cheaply hashed password.
+Measured size (2026-12-05): 123 operations (the contract's, the experimental API's switched on
+here among them, less the 2 public ones) x 4 kinds of case = 552 cases: 123 allowed + 183
+missing (one per declared permission) + 123 anonymous + 123 without API access. The users are
+made directly in the database, all with one cheaply hashed password.
 """
 
 from __future__ import annotations

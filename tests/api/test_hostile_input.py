@@ -12,9 +12,8 @@ Each answer must be a 400 problem naming the field, and no table may gain or los
 more requests put hostile text inside the free-form `conf` object of a new run, as a nested value
 and as a key. Header parameters are left out: HTTP cannot carry these characters in a header.
 
-Measured size: 657 requests (214 with a body field, 231 with a query parameter and 210 with a
-path parameter, 70 of all these datetimes; 2 nested): 20 s on SQLite, 30 s on PostgreSQL, on
-a busy 2-core machine.
+Measured size (2026-12-05): 1,029 requests (390 with a body field, 340 with a query parameter,
+297 with a path parameter; 2 nested), 14 s on SQLite on a quiet 2-core machine.
 """
 
 from __future__ import annotations
