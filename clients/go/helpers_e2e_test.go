@@ -112,3 +112,48 @@ func TestWaitForDagRun(t *testing.T) {
 		t.Errorf("a wait of 1 s took %s", took)
 	}
 }
+
+func TestCursorPagesAndIdempotentTriggers(t *testing.T) {
+	client, ctx := server(t)
+	const dag = "example_shell" // paused: its runs stay queued
+	prefix := unique("go_cursor")
+	var want []string
+	for i := range 5 {
+		runID := prefix + "_" + string(rune('a'+i))
+		key := runID + "_key"
+		create := windsock.NewDAGRunCreate()
+		create.SetDagRunId(runID)
+		first, resp, err := client.DAGRunAPI.PostDagRun(ctx, dag).IdempotencyKey(key).DAGRunCreate(*create).Execute()
+		must(t, "trigger "+runID, err)
+		equal(t, "status of a first create", resp.StatusCode, http.StatusCreated)
+		t.Cleanup(func() { _, _ = client.DAGRunAPI.DeleteDagRun(context.WithoutCancel(ctx), dag, runID).Execute() })
+		// A retry with the key gets the stored answer, not a 409 for the run it created.
+		again, resp, err := client.DAGRunAPI.PostDagRun(ctx, dag).IdempotencyKey(key).DAGRunCreate(*create).Execute()
+		must(t, "retry "+runID, err)
+		equal(t, "status of a retry", resp.StatusCode, http.StatusCreated)
+		equal(t, "retried run", again.GetLogicalDate(), first.GetLogicalDate())
+		want = append(want, runID)
+	}
+	// The key with another request is refused.
+	other := windsock.NewDAGRunCreate()
+	other.SetDagRunId(prefix + "_other")
+	_, resp, err := client.DAGRunAPI.PostDagRun(ctx, dag).IdempotencyKey(want[0] + "_key").DAGRunCreate(*other).Execute()
+	problem(t, err, resp, http.StatusUnprocessableEntity)
+
+	// An empty cursor asks for cursor pages; All follows next_cursor to the last one.
+	request := client.DAGRunAPI.GetDagRuns(ctx, dag).Cursor("").Limit(2)
+	first, _, err := request.Execute()
+	must(t, "first cursor page", err)
+	if first.GetNextCursor() == "" || len(first.GetDagRuns()) != 2 {
+		t.Fatalf("first cursor page: %d runs, next cursor %q", len(first.GetDagRuns()), first.GetNextCursor())
+	}
+	var got []string
+	for run, err := range windsock.All(request, (*windsock.DAGRunCollection).GetDagRuns) {
+		must(t, "list the runs by cursor", err)
+		if strings.HasPrefix(run.GetDagRunId(), prefix) {
+			got = append(got, run.GetDagRunId())
+		}
+	}
+	slices.Sort(got)
+	equal(t, "runs of every cursor page", got, want)
+}

@@ -24,7 +24,7 @@ type ListTaskInstanceForm struct {
 	OrderBy *string `json:"order_by,omitempty"`
 	// How many task instances to skip before the first one returned.
 	PageOffset *int32 `json:"page_offset,omitempty"`
-	// Cursor paging, instead of `page_offset`: empty for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. No count is made (`total_entries` is the number of items on the page). A cursor is bound to the form it was issued for: send it with the same filters and `order_by` (only `page_limit` may change). A cursor that this server did not issue for that form is 400, and so is a form with both `cursor` and `page_offset`.
+	// Cursor paging, instead of `page_offset`: empty for the first page, then the `next_cursor` or `previous_cursor` of an answer for the page after or before it. No count is made (`total_entries` is the number of items on the page). A cursor is bound to the form it was issued for: send it with the same filters and `order_by` (only `page_limit` may change). A cursor that this server did not issue for that form is 400, and so is a form with both `cursor` and a `page_offset` other than 0 (the default, which some generated clients send).
 	Cursor *string `json:"cursor,omitempty"`
 	// How many task instances to return, at most `[api] maximum_page_limit` (100 unless configured; the contract a running server serves carries its configured maximum, and the default is never above it); a larger value is rejected with 400.
 	PageLimit *int32 `json:"page_limit,omitempty"`

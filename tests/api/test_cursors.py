@@ -155,11 +155,23 @@ def test_cursor_of_another_path_is_400(client, runs):
                    "'cursor'")
 
 
-def test_cursor_with_offset_is_400(client, runs):
-    assert_problem(client.get(RUNS, params={"cursor": "", "offset": 0}), 400, "'cursor'",
+def test_cursor_with_an_offset_that_skips_is_400(client, runs):
+    assert_problem(client.get(RUNS, params={"cursor": "", "offset": 1}), 400, "'cursor'",
                    "'offset'")
-    assert_problem(client.post(f"{RUNS}/list", json={"cursor": "", "page_offset": 0}), 400,
+    assert_problem(client.post(f"{RUNS}/list", json={"cursor": "", "page_offset": 2}), 400,
                    "'cursor'")
+
+
+def test_cursor_with_the_default_offset_is_a_cursor_page(client, runs):
+    """Generated clients (the Go SDK's) send every parameter's default, `offset=0` included."""
+    plain = client.get(RUNS, params={"cursor": "", "limit": 3}).json()
+    with_default = client.get(RUNS, params={"cursor": "", "limit": 3, "offset": 0}).json()
+    assert with_default == plain and plain["next_cursor"]
+    following = client.get(RUNS, params={"cursor": plain["next_cursor"], "limit": 3,
+                                         "offset": 0})
+    assert following.status_code == 200, following.text
+    form = client.post(f"{RUNS}/list", json={"cursor": "", "page_limit": 3, "page_offset": 0})
+    assert _ids(form.json()) == _ids(plain) and form.json()["next_cursor"]
 
 
 @pytest.mark.parametrize(("url", "body"), [

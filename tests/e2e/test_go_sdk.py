@@ -62,6 +62,7 @@ def test_go_sdk_e2e(go_env, migrated, parsed_dags: DagsFolder, scheduler):
                  "TestHealthAndVersion", "TestDags", "TestTriggerAndClearDryRun",
                  "TestImportErrors", "TestRunExampleXComChain", "TestBasicAuth",
                  "TestAccessToken", "TestPersonalToken", "TestForbiddenForViewer",
-                 "TestPagesAndAll", "TestWaitForDagRun"):
+                 "TestPagesAndAll", "TestWaitForDagRun",
+                 "TestCursorPagesAndIdempotentTriggers"):
         assert f"--- PASS: {name}" in proc.stdout, report(proc)
     assert "--- SKIP" not in proc.stdout, report(proc)

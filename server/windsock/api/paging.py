@@ -156,7 +156,7 @@ def collection(
     if cursor is not None:
         query = form if form is not None else {
             name: flask.request.args.getlist(name) for name in flask.request.args}
-        if "offset" in query or "page_offset" in query:
+        if _skips(query.get("offset")) or _skips(query.get("page_offset")):
             raise BadRequest("'cursor' and 'offset' ('page_offset' in a list form) both say "
                              "where a page starts; send one of them.")
         return _cursor_page(session, stmt, key=key, serialize=serialize,
@@ -168,6 +168,13 @@ def collection(
     link = _offset_links(limit, offset, total) if links else None
     return ok({key: [serialize(row) for row in rows], "total_entries": total},
               headers={"Link": link} if link else None)
+
+
+def _skips(offset: Any) -> bool:
+    """Whether an offset (a query's list of values, or a form's number) skips any item: its
+    default, 0, says nothing against a cursor, and generated clients (Go's) send it."""
+    values = offset if isinstance(offset, list) else [] if offset is None else [offset]
+    return any(int(value) != 0 for value in values)
 
 
 def _value(row: Any, column: ColumnElement) -> Any:
