@@ -6,9 +6,9 @@ package windsock_test
 import (
 	"context"
 	"errors"
+	"iter"
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -27,14 +27,8 @@ func TestPagesAndAll(t *testing.T) {
 		t.Cleanup(func() { _, _ = client.VariableAPI.DeleteVariable(context.WithoutCancel(ctx), key).Execute() })
 	}
 	request := client.VariableAPI.GetVariables(ctx).Limit(3)
-	var keys []string
-	for variable, err := range windsock.All(request, (*windsock.VariableCollection).GetVariables) {
-		must(t, "list the variables", err)
-		if strings.HasPrefix(variable.GetKey(), prefix) {
-			keys = append(keys, variable.GetKey())
-		}
-	}
-	slices.Sort(keys)
+	keys := withPrefix(sortedNames(t, "list the variables", windsock.All(request, (*windsock.VariableCollection).GetVariables),
+		func(variable windsock.Variable) string { return variable.GetKey() }), prefix)
 	equal(t, "keys of every page", keys, want)
 
 	var sizes []int
@@ -147,13 +141,19 @@ func TestCursorPagesAndIdempotentTriggers(t *testing.T) {
 	if first.GetNextCursor() == "" || len(first.GetDagRuns()) != 2 {
 		t.Fatalf("first cursor page: %d runs, next cursor %q", len(first.GetDagRuns()), first.GetNextCursor())
 	}
-	var got []string
-	for run, err := range windsock.All(request, (*windsock.DAGRunCollection).GetDagRuns) {
-		must(t, "list the runs by cursor", err)
-		if strings.HasPrefix(run.GetDagRunId(), prefix) {
-			got = append(got, run.GetDagRunId())
-		}
-	}
-	slices.Sort(got)
+	got := withPrefix(sortedNames(t, "list the runs by cursor", windsock.All(request, (*windsock.DAGRunCollection).GetDagRuns),
+		func(run windsock.DAGRun) string { return run.GetDagRunId() }), prefix)
 	equal(t, "runs of every cursor page", got, want)
+}
+
+// sortedNames returns the names (by name) of the items of seq, sorted.
+func sortedNames[T any](t *testing.T, what string, seq iter.Seq2[T, error], name func(T) string) []string {
+	t.Helper()
+	var names []string
+	for item, err := range seq {
+		must(t, what, err)
+		names = append(names, name(item))
+	}
+	slices.Sort(names)
+	return names
 }
