@@ -108,7 +108,7 @@ def import_file(kind: Kind, path: Path, on_existence: str) -> dict[str, list]:
         return {"success": [], "skipped": [], "errors": errors}
     owner, action = getpass.getuser(), {"action": "create", "entities": entities,
                                         "action_on_existence": on_existence}
-    with request_transaction() as sess:
+    with request_transaction(), session() as sess:
         def record(applied: dict, keys: list[str]) -> None:
             sess.add(EventLog(event=f"cli_{kind.plural}_import", owner=owner,
                               extra=json.dumps(bulk.summary(applied, keys))))

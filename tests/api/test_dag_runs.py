@@ -325,6 +325,25 @@ def test_trigger_of_unknown_dag_is_404(client, migrated, dag_id):
     assert_problem(client.post(runs_url(dag_id), json={}), 404)
 
 
+def test_trigger_of_a_dag_deleted_after_it_was_read_is_404(client, dag, monkeypatch):
+    """The trigger reads the DAG before its transaction begins; a DAG deleted in between is
+    gone (404), not a clash with an existing run (409)."""
+    from windsock.impl import dag_run as impl
+
+    read = impl.lookups.serialized_dag
+
+    def read_then_delete(sess, dag_id):
+        found = read(sess, dag_id)
+        with engine().begin() as conn:  # another client's delete, committed at once
+            conn.execute(Dag.__table__.delete().where(Dag.dag_id == dag_id))
+        return found
+
+    monkeypatch.setattr(impl.lookups, "serialized_dag", read_then_delete)
+    assert_problem(client.post(runs_url(), json={}), 404, "sample")
+    with session() as sess:
+        assert sess.scalar(select(func.count()).select_from(DagRun)) == 0
+
+
 def test_trigger_of_dag_with_import_errors_is_422_of_its_own_type(client, dag):
     with session() as sess:
         sess.get(Dag, "sample").has_import_errors = True

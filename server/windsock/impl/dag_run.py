@@ -27,7 +27,7 @@ from windsock.api.guard import authorize
 from windsock.api.problems import BadRequest, Conflict, DagHasImportErrors, Unprocessable
 from windsock.api.representations import dag_run, only_fields, task_instance
 from windsock.dags import params
-from windsock.db.engine import session
+from windsock.db.engine import session, snapshot
 from windsock.db.models import DagRun, TaskInstance
 from windsock.runs import clearing, graph, marking, trigger
 from windsock.security import authorization
@@ -142,42 +142,37 @@ DEFAULT_DATE_ATTEMPTS = 5
 
 def post_dag_run(dag_id: str, body: dict):
     given = _logical_date(body)
-    with session() as sess:
+    with snapshot() as sess:  # read before the request takes the write lock
         dag, serialized = lookups.serialized_dag(sess, dag_id)
-        if dag.has_import_errors:
-            raise DagHasImportErrors(f"DAG {dag_id!r} cannot be triggered while its file "
-                                     f"{dag.fileloc} fails to import; see GET /importErrors.")
-        conf = _conf(serialized["params"], body.get("conf") or {})
-
-        def create(logical_date: datetime) -> DagRun:
-            run_id = body.get("dag_run_id") or trigger.new_run_id("manual", logical_date)
-            return trigger.create_run(sess, serialized, run_id=run_id, logical_date=logical_date,
-                                      conf=conf, run_type="manual", note=body.get("note"))
-
-        if given:
-            try:
-                run = create(given)
-            except IntegrityError:
-                raise Conflict(_clash(dag_id, body, given)) from None
-        else:
-            run = _create_at_a_free_instant(sess, create, datetime.now(timezone.utc), dag_id,
-                                            body)
+    if dag.has_import_errors:
+        raise DagHasImportErrors(f"DAG {dag_id!r} cannot be triggered while its file "
+                                 f"{dag.fileloc} fails to import; see GET /importErrors.")
+    conf = _conf(serialized["params"], body.get("conf") or {})
+    now = datetime.now(timezone.utc)
+    instants = [given] if given else [now + timedelta(microseconds=step)
+                                      for step in range(DEFAULT_DATE_ATTEMPTS)]
+    with session() as sess:
+        run = _create_at_a_free_instant(sess, instants, lambda logical_date: trigger.create_run(
+            sess, serialized, logical_date=logical_date, conf=conf, run_type="manual",
+            run_id=body.get("dag_run_id") or trigger.new_run_id("manual", logical_date),
+            note=body.get("note")))
+        if run is None:
+            lookups.dag(sess, dag_id)  # 404 if it was deleted since the snapshot
+            raise Conflict(_clash(dag_id, body, instants[0]))
         return resources.created(dag_run(run), resources.location(run.run_id))
 
 
-def _create_at_a_free_instant(sess: Session, create, now: datetime, dag_id: str,
-                              body: Mapping[str, Any]) -> DagRun:
-    """`create(logical_date)` at `now` or the first of the next microseconds that no run of the
-    DAG holds, each try in a savepoint (a failed insert leaves the request's transaction
-    usable on PostgreSQL); a conflict on every one (or on a given run id) is a 409."""
-    for step in range(DEFAULT_DATE_ATTEMPTS):
-        logical_date = now + timedelta(microseconds=step)
+def _create_at_a_free_instant(sess: Session, instants: list[datetime], create) -> DagRun | None:
+    """`create(logical_date)` at the first of the instants that no run of the DAG holds, each
+    try in a savepoint (a failed insert leaves the request's transaction usable on
+    PostgreSQL); None when every one conflicts (or the run id is taken, or the DAG is gone)."""
+    for logical_date in instants:
         try:
             with sess.begin_nested():
                 return create(logical_date)
         except IntegrityError:
             continue
-    raise Conflict(_clash(dag_id, body, now))
+    return None
 
 
 def _clash(dag_id: str, body: Mapping[str, Any], logical_date: datetime) -> str:
