@@ -85,6 +85,23 @@ def test_without_catchup_only_the_latest_interval_gets_a_run(job):
     assert run_states("daily") == {scheduled_id(1): "running"}
 
 
+@pytest.mark.parametrize(("run_id", "days_ago"), [
+    ("manual_one", 2),  # a run holds the interval's logical date
+    (scheduled_id(2), 10),  # a run at another date holds the interval's run id
+])
+def test_an_interval_whose_date_or_run_id_is_taken_is_skipped(job, run_id, days_ago):
+    dag = daily_dag("daily", days_ago=3, catchup=True)
+    add_scheduled_dag(dag)
+    add_run(dag, run_id, state="success", logical_date=midnight(days_ago))
+
+    one_round(job)
+
+    assert run_states("daily") == {run_id: "success", scheduled_id(3): "running",
+                                   scheduled_id(1): "running"}
+    assert sorted(run for event, run, _ in scheduler_events("daily")
+                  if event == "scheduler.run_created") == [scheduled_id(3), scheduled_id(1)]
+
+
 def test_scheduled_runs_wait_for_max_active_runs(job):
     add_scheduled_dag(daily_dag("daily", days_ago=5, catchup=True, max_active_runs=2))
 

@@ -29,11 +29,24 @@ def holders(inodes: set[str], pids: list[int] | None = None) -> dict[int, int]:
         pids = [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
     held = {}
     for pid in pids:
-        try:
-            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
-        except OSError:
-            continue
-        count = sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in inodes)
+        count = sum(1 for link in _fd_links(pid)
+                    if link.startswith("socket:[") and link[8:-1] in inodes)
         if count:
             held[pid] = count
     return held
+
+
+def _fd_links(pid: int) -> list[str]:
+    """What the process's descriptors point to; none if it is gone. A descriptor closed while
+    they are read is left out (a busy server opens and closes files all the time)."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return []
+    links = []
+    for fd in fds:
+        try:
+            links.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue
+    return links

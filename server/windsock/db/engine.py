@@ -25,7 +25,7 @@ from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, Select, create_engine, event, make_url
+from sqlalchemy import Engine, Select, create_engine, event, insert, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -205,6 +205,16 @@ def locked(statement: Select, *of: Any) -> Select:
     if _request.get() is None:
         return statement
     return statement.with_for_update(of=list(of) or None)
+
+
+def insert_unless_taken(sess: Session, table: Any):
+    """An INSERT into `table` that writes nothing for a row whose unique key another row holds
+    (a foreign key the row breaks is still an error): SQLite's `INSERT OR IGNORE` (which, unlike
+    `ON CONFLICT DO NOTHING`, SQLAlchemy compiles once and caches; it also skips a row breaking
+    NOT NULL, so give it complete rows), PostgreSQL's `ON CONFLICT DO NOTHING`."""
+    if sess.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return insert(table).prefix_with("OR IGNORE")
 
 
 def dialect_insert(sess: Session, entity: Any):

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from windsock.api import filters, lookups, paging, resources, wait_stream
 from windsock.api.guard import authorize
-from windsock.api.problems import BadRequest, Conflict, DagHasImportErrors, Unprocessable
+from windsock.api.problems import (BadRequest, Conflict, DagHasImportErrors, NotFound,
+                                   Unprocessable)
 from windsock.api.representations import dag_run, only_fields, task_instance
 from windsock.dags import params
 from windsock.db.engine import session, snapshot
@@ -152,27 +153,16 @@ def post_dag_run(dag_id: str, body: dict):
     instants = [given] if given else [now + timedelta(microseconds=step)
                                       for step in range(DEFAULT_DATE_ATTEMPTS)]
     with session() as sess:
-        run = _create_at_a_free_instant(sess, instants, lambda logical_date: trigger.create_run(
-            sess, serialized, logical_date=logical_date, conf=conf, run_type="manual",
-            run_id=body.get("dag_run_id") or trigger.new_run_id("manual", logical_date),
-            note=body.get("note")))
+        try:
+            run = next(filter(None, (trigger.create_run(
+                sess, serialized, logical_date=logical_date, conf=conf, run_type="manual",
+                run_id=body.get("dag_run_id") or trigger.new_run_id("manual", logical_date),
+                note=body.get("note")) for logical_date in instants)), None)
+        except IntegrityError:  # the foreign key: deleted since the snapshot
+            raise NotFound(f"DAG {dag_id!r} does not exist.") from None
         if run is None:
-            lookups.dag(sess, dag_id)  # 404 if it was deleted since the snapshot
             raise Conflict(_clash(dag_id, body, instants[0]))
         return resources.created(dag_run(run), resources.location(run.run_id))
-
-
-def _create_at_a_free_instant(sess: Session, instants: list[datetime], create) -> DagRun | None:
-    """`create(logical_date)` at the first of the instants that no run of the DAG holds, each
-    try in a savepoint (a failed insert leaves the request's transaction usable on
-    PostgreSQL); None when every one conflicts (or the run id is taken, or the DAG is gone)."""
-    for logical_date in instants:
-        try:
-            with sess.begin_nested():
-                return create(logical_date)
-        except IntegrityError:
-            continue
-    return None
 
 
 def _clash(dag_id: str, body: Mapping[str, Any], logical_date: datetime) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from windsock.dags import mapping
+from windsock.db.engine import insert_unless_taken
 from windsock.db.models import DagRun, TaskInstance
 
 
@@ -24,23 +25,31 @@ def new_run_id(run_type: str, logical_date: datetime) -> str:
 def create_run(sess: Session, serialized: Mapping[str, Any], *, run_id: str,
                logical_date: datetime, conf: Mapping[str, Any], run_type: str,
                note: str | None = None, data_interval: tuple[datetime, datetime] | None = None,
-               backfill_id: int | None = None) -> DagRun:
+               backfill_id: int | None = None) -> DagRun | None:
     """A queued run with one task instance per task (state not yet decided); a task mapped over
     literal lists gets one per combination right away (none: one skipped instance), a task
-    mapped over return values one stand-in that the scheduler expands later.
+    mapped over return values one stand-in that the scheduler expands later. None, and nothing
+    written, when the DAG has a run with this run id or logical date already.
 
-    The run is flushed at once, so a duplicate run id or logical date raises IntegrityError
-    here (the caller maps it to its own error, in a savepoint if it goes on). Its task
-    instances are inserted as rows, in one statement, rather than built and flushed as ORM
-    objects (about 0.1 ms less per trigger)."""
+    The run's row is inserted unless taken (`insert_unless_taken`), so a taken id or date is an
+    answer, not an error, and the caller's transaction stays usable without a savepoint (which,
+    with the ORM's flush, was a third of a trigger's time under SQLite's write lock). A DAG
+    that does not exist (any more) still raises IntegrityError. The task instances are
+    inserted as rows, in one statement. The run returned holds the row's values but is not in
+    the session: change a run through a query."""
     now = datetime.now(timezone.utc)
     start, end = data_interval or (logical_date, logical_date)
     run = DagRun(dag_id=serialized["dag_id"], run_id=run_id, logical_date=logical_date,
                  data_interval_start=start, data_interval_end=end, queued_at=now,
-                 state="queued", run_type=run_type, external_trigger=run_type == "manual",
-                 conf=json.dumps(dict(conf)), note=note, backfill_id=backfill_id)
-    sess.add(run)
-    sess.flush()  # the task instances refer to the run's row
+                 start_date=None, end_date=None, state="queued", run_type=run_type,
+                 external_trigger=run_type == "manual", conf=json.dumps(dict(conf)), note=note,
+                 last_scheduling_decision=None, updated_at=now, backfill_id=backfill_id)
+    table = DagRun.__table__
+    run.id = sess.scalar(insert_unless_taken(sess, table).returning(table.c.id),
+                         {column.key: getattr(run, column.key) for column in table.columns
+                          if column.key != "id"})
+    if run.id is None:
+        return None
     rows = [row for task in serialized["tasks"]
             for row in new_instance_rows(run.dag_id, run_id, task, now)]
     if rows:

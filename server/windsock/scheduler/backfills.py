@@ -82,6 +82,8 @@ def _run_date(sess: Session, backfill: Backfill, data: dict[str, Any], moment: d
         run = create_run(sess, data, run_id=new_run_id(RUN_TYPE, moment), logical_date=moment,
                          conf=json.loads(backfill.dag_run_conf), run_type=RUN_TYPE,
                          data_interval=interval, backfill_id=backfill.id)
+        if run is None:  # created since it was looked for: by another writer, not ours
+            return 0
         events.record(sess, "run_created", run, backfill_id=backfill.id)
         return 1
     if not backfills.reruns(run.state, backfill.reprocess_behavior):

@@ -64,14 +64,13 @@ def create_scheduled_runs(sess: Session, now: datetime) -> None:
             continue
         interval = next_interval(sess, data, now)
         while interval and interval.end <= now and active[dag.dag_id] < dag.max_active_runs:
-            if sess.scalar(select(DagRun.id).where(DagRun.dag_id == dag.dag_id,
-                                                   DagRun.logical_date == interval.start)):
-                events.log.warning("%s: a run with the logical date %s exists; not scheduling "
-                                   "one", dag.dag_id, interval.start)
+            run = create_run(sess, data, run_id=f"scheduled__{interval.start.isoformat()}",
+                             logical_date=interval.start, conf={}, run_type="scheduled",
+                             data_interval=(interval.start, interval.end))
+            if run is None:
+                events.log.warning("%s: a run with the logical date %s or its run id exists; "
+                                   "not scheduling one", dag.dag_id, interval.start)
             else:
-                run = create_run(sess, data, run_id=f"scheduled__{interval.start.isoformat()}",
-                                 logical_date=interval.start, conf={}, run_type="scheduled",
-                                 data_interval=(interval.start, interval.end))
                 events.record(sess, "run_created", run)
                 active[dag.dag_id] += 1
             interval = next_interval(sess, data, now, after=interval.start)
@@ -111,6 +110,10 @@ def create_dataset_triggered_runs(sess: Session, now: datetime) -> None:
         run = create_run(sess, datas[dag.dag_id], run_id=f"dataset_triggered__{now.isoformat()}",
                          logical_date=now, conf={}, run_type="dataset_triggered",
                          data_interval=interval)
+        if run is None:  # a run at this instant exists: the queue waits for the next step
+            events.log.warning("%s: a run with the logical date %s exists; not creating a "
+                               "dataset-triggered one now", dag.dag_id, now)
+            continue
         if consumed:
             sess.execute(insert(dagrun_dataset_event), [
                 {"dag_run_id": run.id, "event_id": event.id} for event in consumed])
