@@ -4,10 +4,11 @@ An API request that changes something runs in one write transaction from its fir
 to its event log row (`request_transaction`): on SQLite it takes the write lock when it begins
 (`BEGIN IMMEDIATE`), on PostgreSQL the rows it reads to change are locked (`locked`), so a
 conditional write compares and writes under the same lock. What a request can read before, and
-check again cheaply under the lock, it reads in a `snapshot`, which holds no lock: a trigger reads
-its DAG's serialized form there (a quarter of its time under SQLite's lock), and a trigger refused
-for what it read answers at once, however busy the database is. Its waits for the database -- a pooled connection,
-SQLite's write lock, a PostgreSQL row lock -- are bounded by `[database] wait_timeout`.
+check again cheaply under the lock, it reads in a `snapshot`, which holds no lock: a trigger
+reads its DAG's serialized form there (about a third of its time under SQLite's lock), and a
+trigger refused for what it read answers at once, however busy the database is. Its waits for
+the database -- a pooled connection, SQLite's write lock, a PostgreSQL row lock -- are bounded
+by `[database] wait_timeout`.
 
 On SQLite every write transaction -- a request's, a scheduler step's, a task runner's -- takes
 its turn first (`windsock.db.turns`): SQLite's busy handler polls the write lock with sleeps
