@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from windsock import config
 from windsock.api.problems import Unprocessable
-from windsock.db.engine import dialect_insert, session
+from windsock.db.engine import insert_unless_taken, session
 from windsock.db.models import IdempotencyKey, utcnow
 
 HEADER = "Idempotency-Key"
@@ -66,11 +66,10 @@ def _claim(sess: Session, owner: str, key: str, fingerprint: str) -> Idempotency
     now = utcnow()
     sess.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at <= now))
     ttl = timedelta(seconds=config.get_int("api", "idempotency_key_ttl"))
-    taken = sess.execute(
-        dialect_insert(sess, IdempotencyKey)
-        .values(owner=owner, key=key, fingerprint=fingerprint, created_at=now,
-                expires_at=now + ttl)
-        .on_conflict_do_nothing().returning(IdempotencyKey.key)).first()
+    table = IdempotencyKey.__table__
+    taken = sess.execute(insert_unless_taken(sess, table).returning(table.c.key), {
+        "owner": owner, "key": key, "fingerprint": fingerprint, "created_at": now,
+        "expires_at": now + ttl}).first()
     if taken is not None:
         return None
     return sess.scalar(select(IdempotencyKey).where(IdempotencyKey.owner == owner,

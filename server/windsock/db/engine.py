@@ -220,6 +220,6 @@ def insert_unless_taken(sess: Session, table: Any):
 
 def dialect_insert(sess: Session, entity: Any):
     """An INSERT into `entity` in the session's database's dialect, which can say what to do on
-    a conflict (`on_conflict_do_nothing`, `on_conflict_do_update`)."""
+    a conflict (`on_conflict_do_update`; for nothing, `insert_unless_taken`)."""
     return (postgresql.insert if sess.get_bind().dialect.name == "postgresql"
             else sqlite.insert)(entity)

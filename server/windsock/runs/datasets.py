@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from windsock.dags.store import dataset_ids
-from windsock.db.engine import dialect_insert
+from windsock.db.engine import insert_unless_taken
 from windsock.db.models import (Dag, DagScheduleDataset, Dataset, DatasetDagRunQueue,
                                 DatasetEvent)
 
@@ -58,8 +58,6 @@ def queue_for_consumers(sess: Session, dataset_ids: Iterable[int], now: datetime
         .where(DagScheduleDataset.dataset_id.in_(list(dataset_ids)), Dag.is_active)).all()
     if not targets:
         return
-    sess.execute(
-        dialect_insert(sess, DatasetDagRunQueue)
-        .values([{"dataset_id": dataset_id, "target_dag_id": dag_id, "created_at": now}
-                 for dataset_id, dag_id in targets])
-        .on_conflict_do_nothing(index_elements=["dataset_id", "target_dag_id"]))
+    sess.execute(insert_unless_taken(sess, DatasetDagRunQueue.__table__), [
+        {"dataset_id": dataset_id, "target_dag_id": dag_id, "created_at": now}
+        for dataset_id, dag_id in targets])

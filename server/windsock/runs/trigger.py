@@ -39,17 +39,16 @@ def create_run(sess: Session, serialized: Mapping[str, Any], *, run_id: str,
     the session: change a run through a query."""
     now = datetime.now(timezone.utc)
     start, end = data_interval or (logical_date, logical_date)
-    run = DagRun(dag_id=serialized["dag_id"], run_id=run_id, logical_date=logical_date,
-                 data_interval_start=start, data_interval_end=end, queued_at=now,
-                 start_date=None, end_date=None, state="queued", run_type=run_type,
-                 external_trigger=run_type == "manual", conf=json.dumps(dict(conf)), note=note,
-                 last_scheduling_decision=None, updated_at=now, backfill_id=backfill_id)
+    values = dict(dag_id=serialized["dag_id"], run_id=run_id, logical_date=logical_date,
+                  data_interval_start=start, data_interval_end=end, queued_at=now,
+                  start_date=None, end_date=None, state="queued", run_type=run_type,
+                  external_trigger=run_type == "manual", conf=json.dumps(dict(conf)), note=note,
+                  last_scheduling_decision=None, updated_at=now, backfill_id=backfill_id)
     table = DagRun.__table__
-    run.id = sess.scalar(insert_unless_taken(sess, table).returning(table.c.id),
-                         {column.key: getattr(run, column.key) for column in table.columns
-                          if column.key != "id"})
-    if run.id is None:
+    key = sess.scalar(insert_unless_taken(sess, table).returning(table.c.id), values)
+    if key is None:
         return None
+    run = DagRun(id=key, **values)
     rows = [row for task in serialized["tasks"]
             for row in new_instance_rows(run.dag_id, run_id, task, now)]
     if rows:
